@@ -1,0 +1,259 @@
+#include "apps/cli.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include <cxxopts.hpp>
+
+#include "train/registry.h"
+#include "train/run_info.h"
+#include "train/trainer.h"
+
+namespace zoo {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kUsage =
+    "usage: zoo <command> [options]\n"
+    "commands:\n"
+    "  tasks   [NAME]                      list tasks, or print NAME's full default config\n"
+    "  train   --config FILE [--set a.b=v]... [--out DIR] [--resume]\n"
+    "  eval    --run DIR [--split val] [--set a.b=v]...\n"
+    "  export  --run DIR                   TorchScript + Python-loadable weights in DIR/export\n"
+    "  predict --run DIR INPUT...          task-specific, human-readable output\n"
+    "run `zoo <command> --help` for the options of a command\n";
+
+struct RunContext {
+  Config config{Json::object()};
+  const TaskEntry* entry = nullptr;
+};
+
+// The resolved config saved in a run directory, without its provenance block.
+Json saved_config(const std::string& run_dir) {
+  const std::string path = run_dir + "/config.json";
+  if (!fs::exists(path)) throw UserError(run_dir + ": not a run directory (no config.json)");
+  Json j = read_json_file(path);
+  j.erase("run_info");
+  return j;
+}
+
+RunContext resolve(const Json& base, const std::string& origin, const std::vector<std::string>& sets) {
+  if (!base.contains("task") || !base["task"].is_string())
+    throw UserError(origin + ": missing \"task\" (one of the names `zoo tasks` lists)");
+  RunContext ctx;
+  ctx.entry = &find_task(base["task"].get<std::string>());
+  ctx.config = Config(ctx.entry->defaults());
+  ctx.config.merge(base, origin);
+  for (const auto& s : sets) ctx.config.set(s);
+  return ctx;
+}
+
+// Loads the run's best weights (or its last checkpoint) into a freshly built task.
+std::unique_ptr<Task> open_run(const std::string& run_dir, const std::vector<std::string>& sets,
+                               torch::Device* device_out = nullptr) {
+  RunContext ctx = resolve(saved_config(run_dir), run_dir + "/config.json", sets);
+  const torch::Device device = configure_runtime(train_options(ctx.config));
+  auto task = ctx.entry->create(ctx.config, run_dir);
+  const std::string best = run_dir + "/checkpoints/best.pt", last = run_dir + "/checkpoints/last.pt";
+  load_model_weights(task->model(), fs::exists(best) ? best : last);
+  task->model().to(device);
+  task->model().eval();
+  if (device_out) *device_out = device;
+  return task;
+}
+
+void print_metrics(const Metrics& m) {
+  for (const auto& [k, v] : m) std::cout << "  " << std::left << std::setw(16) << k << " " << v << "\n";
+}
+
+cxxopts::Options command_options(const std::string& program, const std::string& help) {
+  cxxopts::Options o(program, help);
+  o.add_options()("h,help", "show this help");
+  return o;
+}
+
+int cmd_tasks(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) != "--help" && std::string(argv[1]) != "-h") {
+    std::cout << find_task(argv[1]).defaults().dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "tasks (zoo tasks NAME prints the full default config; apps/configs/ has examples):\n";
+  for (const auto& e : task_registry()) std::cout << "  " << std::left << std::setw(10) << e.name << e.summary << "\n";
+  return 0;
+}
+
+int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_task) {
+  const std::string program = fixed_task ? "train_" + *fixed_task : "zoo train";
+  auto o = command_options(program, "Train a model; the run directory gets config.json, metrics.jsonl, "
+                                    "checkpoints/ and plots/.");
+  o.add_options()("config", "JSON config (only what differs from `zoo tasks NAME`)", cxxopts::value<std::string>())(
+      "set", "override a key: a.b=value (JSON value), repeatable", cxxopts::value<std::vector<std::string>>())(
+      "out", "run directory (default runs/<task>-<time>)", cxxopts::value<std::string>())(
+      "resume", "continue the run in --out from checkpoints/last.pt")(
+      "device", "cpu, cuda or cuda:N (= --set train.device=...)", cxxopts::value<std::string>())(
+      "threads", "LibTorch threads, 0 = all cores (= --set train.threads=...)", cxxopts::value<int64_t>())(
+      "seed", "one seed for init, data order and augmentation (= --set train.seed=...)", cxxopts::value<int64_t>());
+  const auto args = o.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << o.help() << "\n";
+    return 0;
+  }
+  std::vector<std::string> sets;
+  if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
+  if (args.count("device")) sets.push_back("train.device=\"" + args["device"].as<std::string>() + "\"");
+  if (args.count("threads")) sets.push_back("train.threads=" + std::to_string(args["threads"].as<int64_t>()));
+  if (args.count("seed")) sets.push_back("train.seed=" + std::to_string(args["seed"].as<int64_t>()));
+  const bool resume = args.count("resume") > 0;
+
+  Json base;
+  std::string origin;
+  std::string run_dir = args.count("out") ? args["out"].as<std::string>() : "";
+  if (resume) {
+    if (run_dir.empty()) throw UserError("--resume needs --out DIR (the run to continue)");
+    base = saved_config(run_dir);
+    origin = run_dir + "/config.json";
+  } else if (args.count("config")) {
+    origin = args["config"].as<std::string>();
+    base = read_json_file(origin);
+    if (!base.is_object()) throw UserError(origin + ": a config must be a JSON object");
+    if (fixed_task && !base.contains("task")) base["task"] = *fixed_task;
+  } else if (fixed_task) {
+    base = {{"task", *fixed_task}};
+    origin = "defaults";
+  } else {
+    throw UserError("zoo train needs --config FILE (see `zoo tasks`)");
+  }
+  if (fixed_task && base.value("task", "") != *fixed_task)
+    throw UserError(origin + ": task is '" + base.value("task", "") + "' but this is " + program);
+  RunContext ctx = resolve(base, origin, sets);
+  const TrainOptions train = train_options(ctx.config);
+  const torch::Device device = configure_runtime(train);
+
+  if (run_dir.empty()) {
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    run_dir = "runs/" + ctx.entry->name + "-" + stamp;
+  }
+  if (!resume && fs::exists(run_dir + "/checkpoints/last.pt"))
+    throw UserError(run_dir + " already holds a run: pass --resume to continue it, or choose another --out");
+  fs::create_directories(run_dir);
+  Json resolved = ctx.config.values();
+  resolved["run_info"] = run_info(device.str());
+  write_json_file(run_dir + "/config.json", resolved);
+
+  std::cout << program << ": task " << ctx.entry->name << ", run directory " << run_dir << ", "
+            << torch::get_num_threads() << " threads, device " << device.str() << "\n";
+  auto task = ctx.entry->create(ctx.config, run_dir);
+  Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device);
+  const TrainResult result = trainer.fit(resume);
+  std::cout << "held-out metrics (val) after " << result.steps << " steps:\n";
+  print_metrics(result.final_metrics);
+  std::cout << "run directory: " << run_dir << "\n";
+  return 0;
+}
+
+std::string required_run(const cxxopts::ParseResult& args) {
+  if (!args.count("run")) throw UserError("--run DIR is required");
+  return args["run"].as<std::string>();
+}
+
+int cmd_eval(int argc, char** argv) {
+  auto o = command_options("zoo eval", "Evaluate a run's best checkpoint; writes DIR/eval_<split>.json.");
+  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
+      "split", "held-out split", cxxopts::value<std::string>()->default_value("val"))(
+      "set", "override a key (e.g. data paths), repeatable", cxxopts::value<std::vector<std::string>>());
+  const auto args = o.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << o.help() << "\n";
+    return 0;
+  }
+  const std::string run_dir = required_run(args);
+  const std::string split = args["split"].as<std::string>();
+  std::vector<std::string> sets;
+  if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
+  torch::Device device = torch::kCPU;
+  auto task = open_run(run_dir, sets, &device);
+  torch::NoGradGuard no_grad;
+  auto evaluator = task->make_evaluator();
+  evaluator->reset();
+  for (const Batch& b : task->eval_batches(split)) {
+    const Batch on_device = to_device(b, device);
+    evaluator->process(on_device, task->predict(on_device));
+  }
+  const Metrics m = evaluator->summarize();
+  write_json_file(run_dir + "/eval_" + split + ".json", Json(m));
+  std::cout << "eval (" << split << "):\n";
+  print_metrics(m);
+  return 0;
+}
+
+int cmd_export(int argc, char** argv) {
+  auto o = command_options("zoo export", "Export a run's best model to DIR/export.");
+  o.add_options()("run", "run directory", cxxopts::value<std::string>());
+  const auto args = o.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << o.help() << "\n";
+    return 0;
+  }
+  const std::string run_dir = required_run(args);
+  auto task = open_run(run_dir, {});
+  task->model().to(torch::kCPU);  // exported files are device-neutral CPU tensors
+  task->export_model(run_dir + "/export");
+  std::cout << "exported to " << run_dir << "/export\n";
+  return 0;
+}
+
+int cmd_predict(int argc, char** argv) {
+  auto o = command_options("zoo predict", "Run a trained model on inputs given on the command line.");
+  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
+      "inputs", "inputs", cxxopts::value<std::vector<std::string>>());
+  o.parse_positional({"inputs"});
+  o.positional_help("INPUT...");
+  const auto args = o.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << o.help() << "\n";
+    return 0;
+  }
+  const std::string run_dir = required_run(args);
+  if (!args.count("inputs")) throw UserError("zoo predict: no INPUT given");
+  auto task = open_run(run_dir, {});
+  task->predict_cli(args["inputs"].as<std::vector<std::string>>(), std::cout);
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task) {
+  const std::string program = fixed_task ? "train_" + *fixed_task : "zoo";
+  try {
+    if (fixed_task) return cmd_train(argc, argv, fixed_task);
+    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+      std::cout << kUsage;
+      return argc < 2 ? 2 : 0;
+    }
+    const std::string command = argv[1];
+    if (command == "tasks") return cmd_tasks(argc - 1, argv + 1);
+    if (command == "train") return cmd_train(argc - 1, argv + 1, std::nullopt);
+    if (command == "eval") return cmd_eval(argc - 1, argv + 1);
+    if (command == "export") return cmd_export(argc - 1, argv + 1);
+    if (command == "predict") return cmd_predict(argc - 1, argv + 1);
+    throw UserError("unknown command '" + command + "' (tasks, train, eval, export, predict)");
+  } catch (const c10::Error& e) {
+    // LibTorch errors carry a C++ backtrace; the first line is what a user needs.
+    std::string what = e.what_without_backtrace();
+    std::cerr << program << ": error: " << what.substr(0, what.find('\n')) << "\n";
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::cerr << program << ": error: " << e.what() << " (see --help)\n";
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+}  // namespace zoo

@@ -1,0 +1,28 @@
+#pragma once
+// Text for masked-language modelling: plain-text files (one paragraph per line, blank lines
+// between documents, WikiText " = Heading = " lines), the project's own generated corpus, and
+// packing of token ids into [CLS] ... [SEP] sequences.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zoo {
+
+using Document = std::vector<std::string>;  // paragraphs
+
+// Blank lines end a document; a top-level WikiText heading (" = Title = ") starts one and
+// heading lines of any level are dropped. Throws naming the file when it cannot be read.
+std::vector<Document> read_text_documents(const std::string& path);
+
+// A deterministic generated corpus with learnable regularities: a small fixed world of people,
+// cities, countries, jobs and animals, described consistently across documents (so a masked
+// country, animal sound, pronoun or number in a counting run is predictable from context).
+std::vector<Document> embedded_corpus(int64_t num_documents, uint64_t seed);
+
+// Cuts each document's ids into chunks of at most max_len - 2 tokens wrapped as [CLS] chunk
+// [SEP] (no sequence spans two documents); chunks shorter than min_tokens are dropped.
+std::vector<std::vector<int64_t>> pack_sequences(const std::vector<std::vector<int64_t>>& documents,
+                                                 int64_t max_len, int64_t cls_id, int64_t sep_id,
+                                                 int64_t min_tokens = 8);
+
+}  // namespace zoo

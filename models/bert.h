@@ -1,0 +1,93 @@
+#pragma once
+// Mini-BERT: embeddings, post-LN Transformer encoder, pooler and the masked-LM head, with the
+// module and parameter layout of Hugging Face's BertForMaskedLM so that weights map one to one.
+#include <torch/torch.h>
+
+namespace zoo {
+
+struct BertConfig {
+  int64_t vocab_size = 8192;
+  int64_t hidden_size = 256;
+  int64_t num_layers = 4;
+  int64_t num_heads = 4;
+  int64_t intermediate_size = 1024;
+  int64_t max_position = 512;
+  int64_t type_vocab_size = 2;
+  double hidden_dropout = 0.1;
+  double attention_dropout = 0.1;
+  double layer_norm_eps = 1e-12;
+  double initializer_range = 0.02;
+  int64_t pad_token_id = 0;
+};
+
+// Word + position + token-type embeddings, LayerNorm, dropout.
+class BertEmbeddingsImpl : public torch::nn::Module {
+ public:
+  explicit BertEmbeddingsImpl(const BertConfig& c);
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids);
+  torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr},
+      token_type_embeddings{nullptr};
+  torch::nn::LayerNorm layer_norm{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(BertEmbeddings);
+
+// Multi-head self-attention + residual + LayerNorm, then FFN (exact GELU) + residual + LayerNorm.
+class BertLayerImpl : public torch::nn::Module {
+ public:
+  explicit BertLayerImpl(const BertConfig& c);
+  // `attention_bias`: [B, 1, 1, T], 0 at real tokens and a large negative value at padding.
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& attention_bias);
+  int64_t num_heads;
+  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, attention_output{nullptr};
+  torch::nn::LayerNorm attention_norm{nullptr};
+  torch::nn::Linear intermediate{nullptr}, output{nullptr};
+  torch::nn::LayerNorm output_norm{nullptr};
+  torch::nn::Dropout attention_dropout{nullptr}, hidden_dropout{nullptr};
+};
+TORCH_MODULE(BertLayer);
+
+// The encoder: embeddings and layers; optional pooler (dense + tanh on [CLS]).
+class BertModelImpl : public torch::nn::Module {
+ public:
+  BertModelImpl(const BertConfig& c, bool with_pooler);
+  // ids, attention_mask (1 = token, 0 = padding), token types: [B, T] int64 -> [B, T, H].
+  // An undefined mask means no padding; undefined token types mean type 0 everywhere.
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                        const torch::Tensor& token_type_ids);
+  // tanh(W h[:, 0] + b): [B, T, H] -> [B, H]. Requires with_pooler.
+  torch::Tensor pool(const torch::Tensor& hidden);
+  BertConfig config;
+  BertEmbeddings embeddings{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  torch::nn::Linear pooler{nullptr};
+};
+TORCH_MODULE(BertModel);
+
+// Encoder + MLM head: dense -> GELU -> LayerNorm -> decoder tied to the word embeddings (+ bias).
+class BertForMaskedLMImpl : public torch::nn::Module {
+ public:
+  explicit BertForMaskedLMImpl(const BertConfig& c);
+  // Logits over the vocabulary at every position: [B, T, V].
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                        const torch::Tensor& token_type_ids);
+  // Logits only at `positions` (flat indices into B*T): [N, V]. Same values as forward() there,
+  // without paying for the full-vocabulary decoder at unmasked positions.
+  torch::Tensor forward_at(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                           const torch::Tensor& token_type_ids, const torch::Tensor& positions);
+  // The head on hidden states [..., H] -> [..., V].
+  torch::Tensor head(const torch::Tensor& hidden);
+  // The decoder weight [V, H]: the word-embedding matrix itself (tied, same storage).
+  torch::Tensor decoder_weight() const { return bert->embeddings->word_embeddings->weight; }
+  BertModel bert{nullptr};
+  torch::nn::Linear transform{nullptr};
+  torch::nn::LayerNorm transform_norm{nullptr};
+  torch::Tensor decoder_bias;
+};
+TORCH_MODULE(BertForMaskedLM);
+
+// HF initialisation: Linear/Embedding N(0, initializer_range), biases 0, LayerNorm 1/0, padding
+// row of the word embeddings zeroed.
+void init_bert_weights(torch::nn::Module& module, const BertConfig& c);
+
+}  // namespace zoo

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Configures (once) and builds zoo in build/ (Release). Builds are serialised with a lock:
+# two builds at once on 2 cores only slow each other down.
+# Usage: scripts/build.sh [extra cmake --build args, e.g. --target test_text]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${ZOO_BUILD_DIR:-build}
+jobs=${ZOO_JOBS:-$(nproc)}
+exec 9>"/tmp/zoo-build-$(id -u).lock"
+flock 9
+if [ ! -f "$build_dir/Makefile" ] && [ ! -f "$build_dir/build.ninja" ]; then
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${ZOO_BUILD_TYPE:-Release} ${ZOO_CMAKE_ARGS:-}
+fi
+cmake --build "$build_dir" -j "$jobs" "$@"

@@ -1,0 +1,125 @@
+// The command line as a user meets it: error paths exit non-zero with one line naming the
+// problem, and an end-to-end MLM run (train, resume, eval, export, predict) on the embedded corpus.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+Outcome run(const std::string& args) {
+  const std::string cmd = std::string(ZOO_BIN_DIR) + "/" + args + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  Outcome out{-1, ""};
+  std::array<char, 4096> buf{};
+  while (pipe && std::fgets(buf.data(), buf.size(), pipe)) out.output += buf.data();
+  const int raw = pipe ? ::pclose(pipe) : -1;
+  out.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return out;
+}
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / ("zoo_cli_" + name + "_" + std::to_string(::getpid()))).string();
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = temp_path(name) + ".json";
+  std::ofstream(path) << text;
+  return path;
+}
+
+int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(Cli, MissingConfigFile) {
+  const auto r = run("zoo train --config /nonexistent/cfg.json");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, "zoo: error: /nonexistent/cfg.json: cannot open file\n");
+}
+
+TEST(Cli, MalformedConfigNamesFileAndLine) {
+  const std::string path = write_temp("bad", "{\"task\": \"mlm\",\n \"train\": {\"max_steps\": }\n}");
+  const auto r = run("zoo train --config " + path);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find(path + ":2: invalid JSON"), std::string::npos) << r.output;
+  EXPECT_EQ(count_lines(r.output), 1) << r.output;
+}
+
+TEST(Cli, UnknownKeyAndUnknownTask) {
+  const std::string path = write_temp("unknown", R"({"task": "mlm", "model": {"hiden_size": 8}})");
+  auto r = run("zoo train --config " + path);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("unknown key 'model.hiden_size'"), std::string::npos) << r.output;
+  r = run("zoo train --config " + write_temp("task", R"({"task": "gpt"})"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("unknown task 'gpt'"), std::string::npos) << r.output;
+}
+
+TEST(Cli, BadOverrideAndBadDevice) {
+  auto r = run("train_mlm --set train.max_steps=abc --out " + temp_path("never"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("train.max_steps' must be an integer"), std::string::npos) << r.output;
+  r = run("train_mlm --device tpu --out " + temp_path("never"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("train.device"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(temp_path("never")));
+}
+
+TEST(Cli, UnknownCommandAndMissingRun) {
+  auto r = run("zoo fly");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("unknown command 'fly'"), std::string::npos);
+  r = run("zoo eval --run /nonexistent/run");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, "zoo: error: /nonexistent/run: not a run directory (no config.json)\n");
+  r = run("zoo tasks");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("mlm"), std::string::npos);
+}
+
+TEST(Cli, MlmEndToEndWithResume) {
+  const std::string dir = temp_path("mlm_run");
+  fs::remove_all(dir);
+  const std::string tiny =
+      " --set model.hidden_size=32 --set model.num_layers=1 --set model.num_heads=2"
+      " --set model.intermediate_size=64 --set data.max_seq_len=32 --set data.vocab_size=300"
+      " --set data.embedded_documents=200 --set train.batch_size=8 --set train.eval_every_steps=3"
+      " --set schedule.warmup_steps=2 --set train.threads=1 --set data.val_max_sequences=32";
+  auto r = run("train_mlm" + tiny + " --set train.max_steps=3 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir + "/vocab.txt"));
+  EXPECT_TRUE(fs::exists(dir + "/checkpoints/best.pt"));
+  // Refuses to overwrite a run without --resume.
+  r = run("train_mlm" + tiny + " --out " + dir);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--resume"), std::string::npos);
+  r = run("train_mlm --resume --set train.max_steps=6 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed from"), std::string::npos);
+  r = run("zoo eval --run " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("perplexity"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir + "/eval_val.json"));
+  r = run("zoo export --run " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* f : {"model.pt", "weights.pt", "config.json", "vocab.txt", "meta.json"})
+    EXPECT_TRUE(fs::exists(dir + "/export/" + f)) << f;
+  r = run("zoo predict --run " + dir + " \"anna lives in [MASK] .\"");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("[MASK] 1:"), std::string::npos) << r.output;
+  r = run("zoo predict --run " + dir + " \"no mask here\"");
+  EXPECT_EQ(r.status, 1);
+  fs::remove_all(dir);
+}
+
+}  // namespace

@@ -1,0 +1,75 @@
+// Text files into documents (WikiText headings, blank-line documents), the embedded corpus and
+// packing into [CLS] ... [SEP] sequences.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/text_corpus.h"
+
+namespace zoo {
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()) + ".txt");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(TextCorpus, WikiTextTitlesDelimitDocumentsAndHeadingsAreDropped) {
+  const auto path = write_temp("wiki", " \n = First = \n \n Para one . \n \n = = Section = = \n \n Para two . \n"
+                                       " \n = Second = \n \n Para three . \n");
+  const auto docs = read_text_documents(path);
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0], (Document{" Para one . ", " Para two . "}));
+  EXPECT_EQ(docs[1], (Document{" Para three . "}));
+}
+
+TEST(TextCorpus, BlankLinesSeparateDocumentsInPlainText) {
+  const auto docs = read_text_documents(write_temp("plain", "a b\r\nc d\r\n\r\n\r\ne f\n"));
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0], (Document{"a b", "c d"}));
+  EXPECT_EQ(docs[1], (Document{"e f"}));
+}
+
+TEST(TextCorpus, MissingOrEmptyFileIsAnErrorNamingIt) {
+  try {
+    read_text_documents("/nonexistent/corpus.txt");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/corpus.txt"), std::string::npos);
+  }
+  EXPECT_THROW(read_text_documents(write_temp("empty", "\n\n")), std::runtime_error);
+}
+
+TEST(TextCorpus, EmbeddedCorpusIsDeterministicAndConsistent) {
+  const auto a = embedded_corpus(50, 0), b = embedded_corpus(50, 0), c = embedded_corpus(50, 1);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  // The fixed world: a person always lives in the same city, whatever the document.
+  std::map<std::string, std::string> home;
+  for (const auto& doc : embedded_corpus(400, 5)) {
+    const std::string& text = doc[0];
+    const auto at = text.find(" lives in ");
+    ASSERT_NE(at, std::string::npos);
+    const auto name_start = text.rfind(". ", at);
+    const std::string name = text.substr(name_start == std::string::npos ? 0 : name_start + 2,
+                                         at - (name_start == std::string::npos ? 0 : name_start + 2));
+    const std::string city = text.substr(at + 10, text.find(' ', at + 10) - at - 10);
+    if (home.count(name)) EXPECT_EQ(home[name], city) << name;
+    home[name] = city;
+  }
+  EXPECT_GT(home.size(), 20u);
+}
+
+TEST(TextCorpus, PackingWrapsChunksAndNeverCrossesDocuments) {
+  const std::vector<std::vector<int64_t>> docs = {{10, 11, 12, 13, 14, 15, 16}, {20, 21}, {30, 31, 32}};
+  const auto seqs = pack_sequences(docs, 5, 2, 3, /*min_tokens=*/2);
+  const std::vector<std::vector<int64_t>> expected = {
+      {2, 10, 11, 12, 3}, {2, 13, 14, 15, 3}, {2, 20, 21, 3}, {2, 30, 31, 32, 3}};
+  // {16} alone is shorter than min_tokens and is dropped.
+  EXPECT_EQ(seqs, expected);
+}
+
+}  // namespace
+}  // namespace zoo

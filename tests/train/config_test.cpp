@@ -1,0 +1,76 @@
+// Strict configs: unknown keys, wrong types and out-of-range values name the key and the file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "train/config.h"
+#include "train/trainer.h"
+
+namespace zoo {
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()) + ".json");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Config, FileOverridesDefaultsAndSetOverridesFile) {
+  Config c(trainer_defaults());
+  c.merge_file(write_temp("cfg_ok", R"({"train": {"max_steps": 7}, "optim": {"lr": 1}})"));
+  c.set("train.batch_size=3");
+  c.set("optim.name=sgd");  // a bare word is a string
+  EXPECT_EQ(c.at("train.max_steps"), 7);
+  EXPECT_EQ(c.at("train.batch_size"), 3);
+  EXPECT_EQ(c.at("optim.name"), "sgd");
+  EXPECT_DOUBLE_EQ(c.at("optim.lr").get<double>(), 1.0);  // an integer may stand for a number
+  EXPECT_EQ(train_options(c).max_steps, 7);
+}
+
+TEST(Config, UnknownKeyNamesKeyAndFile) {
+  Config c(trainer_defaults());
+  const std::string path = write_temp("cfg_unknown", R"({"train": {"max_step": 7}})");
+  const std::string e = error_of([&] { c.merge_file(path); });
+  EXPECT_NE(e.find("train.max_step"), std::string::npos) << e;
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+}
+
+TEST(Config, WrongTypeIsAnError) {
+  Config c(trainer_defaults());
+  EXPECT_NE(error_of([&] { c.set("train.max_steps=\"many\""); }).find("must be an integer"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.set("train.max_steps=1.5"); }).find("train.max_steps"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.set("train=3"); }).find("must be an object"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.set("no_equals_sign"); }).find("key.path=value"), std::string::npos);
+}
+
+TEST(Config, OutOfRangeValueNamesTheOrigin) {
+  Config c(trainer_defaults());
+  const std::string path = write_temp("cfg_range", R"({"train": {"max_steps": -4}})");
+  c.merge_file(path);
+  const std::string e = error_of([&] { train_options(c); });
+  EXPECT_NE(e.find(path + ": train.max_steps must be > 0 (got -4)"), std::string::npos) << e;
+  c.set("train.max_steps=5");
+  c.set("optim.name=lbfgs");
+  const std::string o = error_of([&] { optim_options(c); });
+  EXPECT_NE(o.find("--set optim.name: optim.name must be one of"), std::string::npos) << o;
+}
+
+TEST(Config, MalformedJsonNamesTheLine) {
+  const std::string path = write_temp("cfg_bad", "{\n  \"train\": {\n    \"max_steps\": 7,\n  }\n}\n");
+  const std::string e = error_of([&] { read_json_file(path); });
+  EXPECT_NE(e.find(path + ":4:"), std::string::npos) << e;
+  EXPECT_NE(error_of([] { read_json_file("/nonexistent/zoo.json"); }).find("cannot open"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zoo

@@ -1,0 +1,133 @@
+#include "train/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "train/atomic_file.h"
+
+namespace zoo {
+
+namespace {
+std::string kind_of(const Json& v) {
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number_integer() || v.is_number_unsigned()) return "an integer";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "an array";
+  if (v.is_object()) return "an object";
+  return "null";
+}
+
+// Whether `value` may replace `default_value`: same JSON kind, except that an integer may
+// stand for a number and null defaults accept anything.
+bool compatible(const Json& default_value, const Json& value) {
+  if (default_value.is_null()) return true;
+  if (default_value.is_number_float()) return value.is_number();
+  if (default_value.is_number()) return value.is_number_integer() || value.is_number_unsigned();
+  return default_value.type() == value.type();
+}
+}  // namespace
+
+Json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UserError(path + ": cannot open file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    // Convert the byte offset into a line number for the message.
+    size_t line = 1;
+    for (size_t i = 0; i < std::min<size_t>(e.byte, text.size()); ++i) line += text[i] == '\n';
+    std::string what = e.what();
+    const auto colon = what.rfind(": ");
+    throw UserError(path + ":" + std::to_string(line) + ": invalid JSON: " +
+                    (colon == std::string::npos ? what : what.substr(colon + 2)));
+  }
+}
+
+void write_json_file(const std::string& path, const Json& value) {
+  atomic_write_text(path, value.dump(2) + "\n");
+}
+
+void Config::merge_file(const std::string& path) {
+  const Json j = read_json_file(path);
+  if (!j.is_object()) throw UserError(path + ": a config must be a JSON object");
+  merge(j, path);
+}
+
+void Config::merge(const Json& overrides, const std::string& origin) {
+  merge_into(values_, overrides, origin, "");
+}
+
+void Config::merge_into(Json& base, const Json& overrides, const std::string& origin,
+                        const std::string& prefix) {
+  for (const auto& [key, value] : overrides.items()) {
+    const std::string dotted = prefix.empty() ? key : prefix + "." + key;
+    if (!base.contains(key)) throw UserError(origin + ": unknown key '" + dotted + "'");
+    Json& slot = base[key];
+    if (!compatible(slot, value))
+      throw UserError(origin + ": key '" + dotted + "' must be " + kind_of(slot) + ", got " +
+                      kind_of(value) + " " + value.dump());
+    if (slot.is_object() && !slot.empty()) {
+      merge_into(slot, value, origin, dotted);
+    } else {
+      slot = value;
+      origin_[dotted] = origin;
+    }
+  }
+}
+
+void Config::set(const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw UserError("--set '" + assignment + "': expected key.path=value");
+  const std::string key = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+  Json value;
+  try {
+    value = Json::parse(text);
+  } catch (const Json::parse_error&) {
+    value = text;  // a bare word such as adamw is a string
+  }
+  // Build {"a": {"b": value}} from "a.b" and merge it.
+  Json nested = value;
+  std::string rest = key;
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const auto dot = rest.find('.', start);
+    parts.push_back(rest.substr(start, dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) nested = Json{{*it, nested}};
+  merge(nested, "--set " + key);
+}
+
+const Json& Config::at(const std::string& dotted_key) const {
+  const Json* node = &values_;
+  size_t start = 0;
+  while (true) {
+    const auto dot = dotted_key.find('.', start);
+    const std::string part = dotted_key.substr(start, dot - start);
+    if (!node->is_object() || !node->contains(part))
+      throw UserError("config: missing key '" + dotted_key + "'");
+    node = &(*node)[part];
+    if (dot == std::string::npos) return *node;
+    start = dot + 1;
+  }
+}
+
+void Config::fail(const std::string& dotted_key, const std::string& message) const {
+  const auto it = origin_.find(dotted_key);
+  const std::string origin = it == origin_.end() ? "config (default value)" : it->second;
+  std::string shown;
+  try {
+    shown = " (got " + at(dotted_key).dump() + ")";
+  } catch (const UserError&) {
+  }
+  throw UserError(origin + ": " + dotted_key + " " + message + shown);
+}
+
+}  // namespace zoo

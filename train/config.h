@@ -1,0 +1,52 @@
+#pragma once
+// Strict JSON configuration: code defaults, then a config file, then `--set a.b=value`
+// overrides. A key the defaults do not have, or a value of the wrong type, is an error that
+// names the key and where the value came from.
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace zoo {
+
+using Json = nlohmann::json;
+
+// An error in user input (config, file, argument): the CLI prints it as one line and exits 1.
+struct UserError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Config {
+ public:
+  explicit Config(Json defaults) : values_(std::move(defaults)) {}
+
+  // Reads a JSON file and merges it onto the current values.
+  void merge_file(const std::string& path);
+  // Merges an object whose keys must all exist (recursively) in the current values.
+  void merge(const Json& overrides, const std::string& origin);
+  // "a.b.c=value": value parsed as JSON, or taken as a string when it is not valid JSON.
+  void set(const std::string& assignment);
+
+  const Json& values() const { return values_; }
+  const Json& at(const std::string& dotted_key) const;
+
+  // Throws UserError "<origin>: <key> <message>" (origin = the file or --set that gave the key).
+  [[noreturn]] void fail(const std::string& dotted_key, const std::string& message) const;
+  void require(bool ok, const std::string& dotted_key, const std::string& message) const {
+    if (!ok) fail(dotted_key, message);
+  }
+
+ private:
+  void merge_into(Json& base, const Json& overrides, const std::string& origin,
+                  const std::string& prefix);
+  Json values_;
+  std::map<std::string, std::string> origin_;  // dotted key -> file or "--set"
+};
+
+// Parses a JSON file; errors name the file and the line.
+Json read_json_file(const std::string& path);
+// Writes JSON to path atomically (temporary file, fsync, rename).
+void write_json_file(const std::string& path, const Json& value);
+
+}  // namespace zoo

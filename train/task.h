@@ -1,0 +1,75 @@
+#pragma once
+// The Task interface: the only glue between data, model, loss and metrics. The trainer knows
+// nothing about a task beyond this.
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "train/config.h"
+
+namespace zoo {
+
+// Named dense tensors; key names are constants of each task.
+using Batch = std::map<std::string, torch::Tensor>;
+using Metrics = std::map<std::string, double>;
+
+struct StepLosses {
+  std::map<std::string, torch::Tensor> terms;  // summed into the training loss
+  // How many units the terms average over (masked tokens, samples, sampled anchors). With
+  // gradient accumulation each micro-batch's gradient is weighted by it, so that the result
+  // equals the gradient of the large batch.
+  double weight = 1.0;
+};
+
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  virtual void reset() = 0;
+  // `outputs` is what Task::predict returned for `batch`.
+  virtual void process(const Batch& batch, const Batch& outputs) = 0;
+  virtual Metrics summarize() = 0;
+};
+
+struct PrimaryMetric {
+  std::string name;
+  bool higher_is_better = true;
+  bool better(double candidate, double best) const {
+    return higher_is_better ? candidate > best : candidate < best;
+  }
+};
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual std::string name() const = 0;
+  virtual torch::nn::Module& model() = 0;
+
+  // The index-th training micro-batch of the run: a pure function of (seed, index), so that a
+  // resumed run sees exactly the batches the uninterrupted run would have seen.
+  virtual Batch train_batch(int64_t index) = 0;
+  // Held-out batches of a split ("val", or "test" where the data has one); fixed by seed.
+  virtual std::vector<Batch> eval_batches(const std::string& split) = 0;
+
+  virtual StepLosses training_step(const Batch& batch) = 0;
+  virtual Batch predict(const Batch& batch) = 0;
+  virtual std::unique_ptr<Evaluator> make_evaluator() = 0;
+  virtual PrimaryMetric primary_metric() const = 0;
+
+  // Writes model.pt (TorchScript), weights.pt (Python-loadable state dict) and meta.json.
+  virtual void export_model(const std::string& dir) = 0;
+  // Human-readable predictions for command-line inputs (sentences, image paths).
+  virtual void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) = 0;
+};
+
+// Moves every tensor of a batch to a device.
+inline Batch to_device(const Batch& batch, const torch::Device& device) {
+  Batch moved;
+  for (const auto& [key, tensor] : batch) moved[key] = tensor.to(device);
+  return moved;
+}
+
+}  // namespace zoo

@@ -1,0 +1,402 @@
+#include "train/tasks/mlm_task.h"
+
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+
+#include "data/mlm_masking.h"
+#include "data/sampling.h"
+#include "data/text_corpus.h"
+#include "data/vocab_trainer.h"
+#include "data/wordpiece.h"
+#include "losses/masked_lm_loss.h"
+#include "models/bert.h"
+#include "train/bert_io.h"
+#include "train/trainer.h"
+
+namespace zoo {
+
+namespace fs = std::filesystem;
+
+Json mlm_task_defaults() {
+  Json j = trainer_defaults();
+  j["task"] = "mlm";
+  const BertConfig b;
+  j["model"] = {{"hidden_size", b.hidden_size},           {"num_layers", b.num_layers},
+                {"num_heads", b.num_heads},               {"intermediate_size", b.intermediate_size},
+                {"max_position", b.max_position},         {"hidden_dropout", b.hidden_dropout},
+                {"attention_dropout", b.attention_dropout}, {"initializer_range", b.initializer_range}};
+  j["data"] = {{"text_files", Json::array()},  // empty: the embedded generated corpus
+               {"embedded_documents", 4000},
+               {"val_fraction", 0.1},
+               {"max_seq_len", 128},
+               {"vocab_file", ""},  // empty: learn one from the training text (DIR/vocab.txt)
+               {"vocab_size", 8192},
+               {"vocab_min_frequency", 2},
+               {"lower_case", true},
+               {"val_max_sequences", 1024},
+               {"eval_mask_seed", 1234}};
+  const MaskingOptions m;
+  j["loss"] = {{"mask_probability", m.mask_probability},
+               {"mask_token_ratio", m.mask_token_ratio},
+               {"random_token_ratio", m.random_token_ratio},
+               {"whole_word", m.whole_word},
+               {"label_smoothing", 0.0}};
+  j["eval"] = {{"batch_size", 32}, {"top_k", 5}};
+  j["init"] = {{"hf_checkpoint", ""}};  // a directory with config.json, weights.pt, vocab.txt
+  j["optim"]["lr"] = 5e-4;
+  j["optim"]["weight_decay"] = 0.01;
+  j["schedule"]["name"] = "linear";
+  j["schedule"]["warmup_steps"] = 100;
+  return j;
+}
+
+namespace {
+
+// Keys of an MLM batch.
+const char* const kIds = "input_ids";
+const char* const kMask = "attention_mask";
+const char* const kTypes = "token_type_ids";
+const char* const kLabels = "labels";
+
+class MlmEvaluator : public Evaluator {
+ public:
+  void reset() override { nll_ = 0, count_ = 0, correct_ = 0, top5_ = 0; }
+  void process(const Batch&, const Batch& out) override {
+    const torch::Tensor logits = out.at("logits").to(torch::kFloat64);
+    const torch::Tensor targets = out.at("targets");
+    if (targets.numel() == 0) return;
+    nll_ += torch::nn::functional::cross_entropy(
+                logits, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                .item<double>();
+    count_ += targets.numel();
+    correct_ += (logits.argmax(-1) == targets).sum().item<int64_t>();
+    const auto top = std::get<1>(logits.topk(std::min<int64_t>(5, logits.size(1)), -1));
+    top5_ += (top == targets.unsqueeze(1)).any(1).sum().item<int64_t>();
+  }
+  // Token-weighted over the whole split: exp(sum NLL / masked tokens), not a mean of batch
+  // perplexities.
+  Metrics summarize() override {
+    const double n = std::max<int64_t>(1, count_);
+    return {{"perplexity", std::exp(nll_ / n)}, {"loss", nll_ / n},
+            {"accuracy", correct_ / n},        {"top5_accuracy", top5_ / n},
+            {"masked_tokens", static_cast<double>(count_)}};
+  }
+
+ private:
+  double nll_ = 0;
+  int64_t count_ = 0, correct_ = 0, top5_ = 0;
+};
+
+class MlmTask : public Task {
+ public:
+  MlmTask(const Config& cfg, const std::string& run_dir) : run_dir_(run_dir) {
+    const Json& d = cfg.at("data");
+    for (const auto& f : d.at("text_files")) {
+      cfg.require(f.is_string(), "data.text_files", "must be a list of file paths");
+      text_files_.push_back(f.get<std::string>());
+      cfg.require(fs::exists(text_files_.back()), "data.text_files",
+                  "names a file that does not exist: " + text_files_.back());
+    }
+    embedded_documents_ = d.at("embedded_documents").get<int64_t>();
+    val_fraction_ = d.at("val_fraction").get<double>();
+    max_seq_len_ = d.at("max_seq_len").get<int64_t>();
+    val_max_sequences_ = d.at("val_max_sequences").get<int64_t>();
+    eval_mask_seed_ = d.at("eval_mask_seed").get<uint64_t>();
+    cfg.require(embedded_documents_ >= 10, "data.embedded_documents", "must be >= 10");
+    cfg.require(val_fraction_ > 0 && val_fraction_ < 1, "data.val_fraction", "must be in (0, 1)");
+    cfg.require(max_seq_len_ >= 8, "data.max_seq_len", "must be >= 8");
+    cfg.require(val_max_sequences_ > 0, "data.val_max_sequences", "must be > 0");
+
+    const Json& l = cfg.at("loss");
+    masking_.mask_probability = l.at("mask_probability").get<double>();
+    masking_.mask_token_ratio = l.at("mask_token_ratio").get<double>();
+    masking_.random_token_ratio = l.at("random_token_ratio").get<double>();
+    masking_.whole_word = l.at("whole_word").get<bool>();
+    loss_.label_smoothing = l.at("label_smoothing").get<double>();
+    cfg.require(masking_.mask_probability > 0 && masking_.mask_probability <= 1,
+                "loss.mask_probability", "must be in (0, 1]");
+    cfg.require(masking_.mask_token_ratio >= 0 && masking_.random_token_ratio >= 0 &&
+                    masking_.mask_token_ratio + masking_.random_token_ratio <= 1,
+                "loss.mask_token_ratio", "and loss.random_token_ratio must be >= 0 with sum <= 1");
+    cfg.require(loss_.label_smoothing >= 0 && loss_.label_smoothing < 1, "loss.label_smoothing",
+                "must be in [0, 1)");
+
+    const TrainOptions train = train_options(cfg);
+    batch_size_ = train.batch_size;
+    seed_ = static_cast<uint64_t>(train.seed);
+    eval_batch_size_ = cfg.at("eval.batch_size").get<int64_t>();
+    top_k_ = cfg.at("eval.top_k").get<int64_t>();
+    cfg.require(eval_batch_size_ > 0, "eval.batch_size", "must be > 0");
+    cfg.require(top_k_ > 0, "eval.top_k", "must be > 0");
+
+    TokenizerOptions tok;
+    tok.lower_case = d.at("lower_case").get<bool>();
+    const std::string hf_dir = cfg.at("init.hf_checkpoint").get<std::string>();
+    const std::string vocab_file = d.at("vocab_file").get<std::string>();
+    const std::string run_vocab = run_dir_ + "/vocab.txt";
+    BertConfig bert;
+    if (!hf_dir.empty()) {
+      // A published checkpoint brings its own architecture and vocabulary.
+      cfg.require(fs::is_directory(hf_dir), "init.hf_checkpoint", "is not a directory");
+      bert = read_hf_bert_config(hf_dir + "/config.json");
+      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(hf_dir + "/vocab.txt"), tok);
+    } else {
+      const Json& m = cfg.at("model");
+      bert.hidden_size = m.at("hidden_size").get<int64_t>();
+      bert.num_layers = m.at("num_layers").get<int64_t>();
+      bert.num_heads = m.at("num_heads").get<int64_t>();
+      bert.intermediate_size = m.at("intermediate_size").get<int64_t>();
+      bert.max_position = m.at("max_position").get<int64_t>();
+      bert.hidden_dropout = m.at("hidden_dropout").get<double>();
+      bert.attention_dropout = m.at("attention_dropout").get<double>();
+      bert.initializer_range = m.at("initializer_range").get<double>();
+      cfg.require(bert.hidden_size > 0 && bert.num_heads > 0 && bert.hidden_size % bert.num_heads == 0,
+                  "model.hidden_size", "must be a positive multiple of model.num_heads");
+      cfg.require(bert.num_layers > 0, "model.num_layers", "must be > 0");
+      cfg.require(bert.intermediate_size > 0, "model.intermediate_size", "must be > 0");
+      cfg.require(bert.hidden_dropout >= 0 && bert.hidden_dropout < 1, "model.hidden_dropout", "must be in [0, 1)");
+      cfg.require(bert.attention_dropout >= 0 && bert.attention_dropout < 1, "model.attention_dropout",
+                  "must be in [0, 1)");
+      if (!vocab_file.empty()) {
+        tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(vocab_file), tok);
+      } else if (fs::exists(run_vocab)) {
+        tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(run_vocab), tok);
+      } else {
+        VocabTrainerOptions vt;
+        vt.vocab_size = d.at("vocab_size").get<int64_t>();
+        vt.min_frequency = d.at("vocab_min_frequency").get<int64_t>();
+        vt.tokenizer = tok;
+        cfg.require(vt.vocab_size >= 16, "data.vocab_size", "must be >= 16");
+        std::vector<std::string> texts;
+        for (const auto& doc : split_documents().first) texts.insert(texts.end(), doc.begin(), doc.end());
+        Vocab vocab = train_wordpiece_vocab(texts, vt);
+        fs::create_directories(run_dir_);
+        vocab.save(run_vocab);
+        tokenizer_ = std::make_unique<WordPieceTokenizer>(std::move(vocab), tok);
+      }
+    }
+    cfg.require(max_seq_len_ <= bert.max_position, "data.max_seq_len", "must be <= model.max_position");
+    const Vocab& vocab = tokenizer_->vocab();
+    bert.vocab_size = vocab.size();
+    bert.pad_token_id = vocab.pad_id;
+    bert_config_ = bert;
+    torch::manual_seed(static_cast<uint64_t>(train.seed));  // parameter init
+    model_ = BertForMaskedLM(bert);
+    if (!hf_dir.empty()) load_hf_bert_weights(hf_dir + "/weights.pt", *model_);
+
+    masking_vocab_.vocab_size = vocab.size();
+    masking_vocab_.mask_id = vocab.mask_id;
+    for (int64_t id = 0; id < vocab.size(); ++id) {
+      masking_vocab_.never_select.push_back(vocab.is_special(id));
+      masking_vocab_.continuation.push_back(vocab.token(id).rfind("##", 0) == 0);
+    }
+  }
+
+  std::string name() const override { return "mlm"; }
+  torch::nn::Module& model() override { return *model_; }
+  PrimaryMetric primary_metric() const override { return {"perplexity", false}; }
+  std::unique_ptr<Evaluator> make_evaluator() override { return std::make_unique<MlmEvaluator>(); }
+
+  Batch train_batch(int64_t index) override {
+    load_sequences();
+    std::vector<MaskedSequence> masked;
+    for (int64_t t = 0; t < batch_size_; ++t) {
+      const int64_t position = index * batch_size_ + t;
+      const auto& seq = train_sequences_[static_cast<size_t>((*sampler_)(position))];
+      masked.push_back(mask_sequence(seq, masking_vocab_, masking_, mix_seed(seed_, static_cast<uint64_t>(position))));
+    }
+    return collate(masked);
+  }
+
+  std::vector<Batch> eval_batches(const std::string& split) override {
+    if (split != "val")
+      throw UserError("mlm: split '" + split + "' does not exist (the text is split into train and val)");
+    load_sequences();
+    if (val_batches_.empty()) {
+      // Masks fixed by data.eval_mask_seed, not train.seed: runs compare on identical targets.
+      const size_t n = std::min(val_sequences_.size(), static_cast<size_t>(val_max_sequences_));
+      for (size_t start = 0; start < n; start += static_cast<size_t>(eval_batch_size_)) {
+        std::vector<MaskedSequence> masked;
+        for (size_t i = start; i < std::min(n, start + static_cast<size_t>(eval_batch_size_)); ++i)
+          masked.push_back(mask_sequence(val_sequences_[i], masking_vocab_, masking_, mix_seed(eval_mask_seed_, i)));
+        val_batches_.push_back(collate(masked));
+      }
+    }
+    return val_batches_;
+  }
+
+  StepLosses training_step(const Batch& batch) override {
+    const auto [logits, targets] = masked_logits(batch);
+    return {{{"mlm", masked_lm_loss(logits, targets, loss_)}}, static_cast<double>(targets.numel())};
+  }
+
+  Batch predict(const Batch& batch) override {
+    const auto [logits, targets] = masked_logits(batch);
+    return {{"logits", logits}, {"targets", targets}};
+  }
+
+  void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) override {
+    model_->eval();
+    torch::NoGradGuard no_grad;
+    const Vocab& vocab = tokenizer_->vocab();
+    for (const std::string& text : inputs) {
+      std::vector<int64_t> ids = {vocab.cls_id};
+      for (int64_t id : encode_text(text)) ids.push_back(id);
+      ids.push_back(vocab.sep_id);
+      if (static_cast<int64_t>(ids.size()) > max_seq_len_)
+        throw UserError("predict: the text is " + std::to_string(ids.size()) +
+                        " tokens long, more than data.max_seq_len=" + std::to_string(max_seq_len_));
+      std::vector<int64_t> masks;
+      for (size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] == vocab.mask_id) masks.push_back(static_cast<int64_t>(i));
+      if (masks.empty()) throw UserError("predict: '" + text + "' has no [MASK] to fill");
+      const auto device = model_->decoder_bias.device();
+      const torch::Tensor input = torch::tensor(ids).unsqueeze(0).to(device);
+      const torch::Tensor logits = model_->forward_at(input, torch::ones_like(input), torch::zeros_like(input),
+                                                      torch::tensor(masks).to(device));
+      const auto [probs, best] = logits.softmax(-1).topk(std::min(top_k_, vocab.size()), -1);
+      out << text << "\n";
+      for (size_t m = 0; m < masks.size(); ++m) {
+        out << "  [MASK] " << m + 1 << ":";
+        for (int64_t k = 0; k < probs.size(1); ++k)
+          out << "  " << vocab.token(best[m][k].item<int64_t>()) << " " << std::fixed
+              << std::setprecision(3) << probs[m][k].item<double>();
+        out << "\n";
+      }
+    }
+  }
+
+  void export_model(const std::string& dir) override {
+    fs::create_directories(dir);
+    model_->eval();
+    export_bert_mlm_torchscript(*model_, dir + "/model.pt");
+    save_hf_bert_weights(dir + "/weights.pt", *model_);
+    write_hf_bert_config(dir + "/config.json", bert_config_);
+    tokenizer_->vocab().save(dir + "/vocab.txt");
+    write_json_file(dir + "/meta.json",
+                    {{"task", "mlm"},
+                     {"inputs", {"input_ids", "attention_mask", "token_type_ids"}},
+                     {"input_dtype", "int64"},
+                     {"outputs", {"logits"}},
+                     {"vocab", "vocab.txt"},
+                     {"lower_case", tokenizer_->options().lower_case},
+                     {"max_seq_len", max_seq_len_},
+                     {"special_ids", {{"pad", tokenizer_->vocab().pad_id},
+                                      {"cls", tokenizer_->vocab().cls_id},
+                                      {"sep", tokenizer_->vocab().sep_id},
+                                      {"mask", tokenizer_->vocab().mask_id}}}});
+  }
+
+ private:
+  // Training documents and held-out documents: every k-th document (k = 1 / val_fraction) is
+  // held out, so the split is deterministic and independent of the seed.
+  std::pair<std::vector<Document>, std::vector<Document>> split_documents() const {
+    std::vector<Document> docs;
+    if (text_files_.empty()) {
+      docs = embedded_corpus(embedded_documents_, 0);
+    } else {
+      for (const auto& f : text_files_)
+        for (auto& doc : read_text_documents(f)) docs.push_back(std::move(doc));
+    }
+    const size_t every = std::max<size_t>(2, static_cast<size_t>(std::lround(1.0 / val_fraction_)));
+    std::pair<std::vector<Document>, std::vector<Document>> split;
+    for (size_t i = 0; i < docs.size(); ++i)
+      (i % every == every - 1 ? split.second : split.first).push_back(std::move(docs[i]));
+    if (split.second.empty() || split.first.empty())
+      throw UserError("mlm: the text has " + std::to_string(docs.size()) +
+                      " documents, too few for a train/val split");
+    return split;
+  }
+
+  // Tokenizes text; WikiText's "<unk>" and a literal "[MASK]" become their special ids.
+  std::vector<int64_t> encode_text(const std::string& text) const {
+    const Vocab& vocab = tokenizer_->vocab();
+    std::vector<int64_t> ids;
+    size_t start = 0;
+    while (start <= text.size()) {
+      const size_t unk = text.find("<unk>", start), mask = text.find("[MASK]", start);
+      const size_t at = std::min(unk, mask);
+      const auto piece = tokenizer_->encode(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
+      ids.insert(ids.end(), piece.begin(), piece.end());
+      if (at == std::string::npos) break;
+      ids.push_back(at == unk ? vocab.unk_id : vocab.mask_id);
+      start = at + (at == unk ? 5 : 6);
+    }
+    return ids;
+  }
+
+  void load_sequences() {
+    if (sampler_) return;
+    auto [train_docs, val_docs] = split_documents();
+    const Vocab& vocab = tokenizer_->vocab();
+    auto pack = [&](const std::vector<Document>& docs) {
+      std::vector<std::vector<int64_t>> ids;
+      for (const auto& doc : docs) {
+        ids.emplace_back();
+        for (const auto& paragraph : doc) {
+          const auto piece = encode_text(paragraph);
+          ids.back().insert(ids.back().end(), piece.begin(), piece.end());
+        }
+      }
+      return pack_sequences(ids, max_seq_len_, vocab.cls_id, vocab.sep_id);
+    };
+    train_sequences_ = pack(train_docs);
+    val_sequences_ = pack(val_docs);
+    if (train_sequences_.empty() || val_sequences_.empty())
+      throw UserError("mlm: the text yields no training or validation sequence");
+    sampler_ = std::make_unique<EpochSampler>(static_cast<int64_t>(train_sequences_.size()), seed_);
+  }
+
+  // Pads to the longest sequence of the batch.
+  Batch collate(const std::vector<MaskedSequence>& seqs) const {
+    size_t len = 0;
+    for (const auto& s : seqs) len = std::max(len, s.input_ids.size());
+    const auto n = static_cast<int64_t>(seqs.size()), t = static_cast<int64_t>(len);
+    torch::Tensor ids = torch::full({n, t}, tokenizer_->vocab().pad_id, torch::kInt64);
+    torch::Tensor labels = torch::full({n, t}, kIgnoreLabel, torch::kInt64);
+    torch::Tensor mask = torch::zeros({n, t}, torch::kInt64);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& s = seqs[static_cast<size_t>(i)];
+      const auto k = static_cast<int64_t>(s.input_ids.size());
+      ids[i].narrow(0, 0, k).copy_(torch::tensor(s.input_ids));
+      labels[i].narrow(0, 0, k).copy_(torch::tensor(s.labels));
+      mask[i].narrow(0, 0, k).fill_(1);
+    }
+    return {{kIds, ids}, {kMask, mask}, {kTypes, torch::zeros_like(ids)}, {kLabels, labels}};
+  }
+
+  // The head runs only at masked positions: same loss, without the full-vocabulary decoder
+  // at the other 85 % of positions.
+  std::pair<torch::Tensor, torch::Tensor> masked_logits(const Batch& batch) {
+    const torch::Tensor labels = batch.at(kLabels).reshape({-1});
+    const torch::Tensor positions = (labels != kIgnoreLabel).nonzero().squeeze(1);
+    const torch::Tensor logits =
+        model_->forward_at(batch.at(kIds), batch.at(kMask), batch.at(kTypes), positions);
+    return {logits, labels.index_select(0, positions)};
+  }
+
+  std::string run_dir_;
+  std::vector<std::string> text_files_;
+  int64_t embedded_documents_ = 0, max_seq_len_ = 0, val_max_sequences_ = 0;
+  double val_fraction_ = 0.1;
+  uint64_t eval_mask_seed_ = 0, seed_ = 0;
+  int64_t batch_size_ = 0, eval_batch_size_ = 0, top_k_ = 5;
+  MaskingOptions masking_;
+  MaskingVocab masking_vocab_;
+  MaskedLmLossOptions loss_;
+  std::unique_ptr<WordPieceTokenizer> tokenizer_;
+  BertConfig bert_config_;
+  BertForMaskedLM model_{nullptr};
+  std::vector<std::vector<int64_t>> train_sequences_, val_sequences_;
+  std::unique_ptr<EpochSampler> sampler_;
+  std::vector<Batch> val_batches_;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> make_mlm_task(const Config& cfg, const std::string& run_dir) {
+  return std::make_unique<MlmTask>(cfg, run_dir);
+}
+
+}  // namespace zoo

@@ -1,0 +1,396 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "train/atomic_file.h"
+#include "train/plot.h"
+
+namespace zoo {
+
+namespace fs = std::filesystem;
+
+Json to_json(const TrainOptions& o) {
+  return {{"max_steps", o.max_steps},
+          {"batch_size", o.batch_size},
+          {"accum_steps", o.accum_steps},
+          {"grad_clip_norm", o.grad_clip_norm},
+          {"log_every_steps", o.log_every_steps},
+          {"eval_every_steps", o.eval_every_steps},
+          {"ckpt_every_steps", o.ckpt_every_steps},
+          {"early_stop_patience", o.early_stop_patience},
+          {"on_nonfinite", o.on_nonfinite},
+          {"seed", o.seed},
+          {"threads", o.threads},
+          {"device", o.device},
+          {"plots", o.plots}};
+}
+
+TrainOptions train_options(const Config& cfg) {
+  const Json& j = cfg.at("train");
+  TrainOptions o;
+  o.max_steps = j.at("max_steps").get<int64_t>();
+  o.batch_size = j.at("batch_size").get<int64_t>();
+  o.accum_steps = j.at("accum_steps").get<int64_t>();
+  o.grad_clip_norm = j.at("grad_clip_norm").get<double>();
+  o.log_every_steps = j.at("log_every_steps").get<int64_t>();
+  o.eval_every_steps = j.at("eval_every_steps").get<int64_t>();
+  o.ckpt_every_steps = j.at("ckpt_every_steps").get<int64_t>();
+  o.early_stop_patience = j.at("early_stop_patience").get<int64_t>();
+  o.on_nonfinite = j.at("on_nonfinite").get<std::string>();
+  o.seed = j.at("seed").get<int64_t>();
+  o.threads = j.at("threads").get<int64_t>();
+  o.device = j.at("device").get<std::string>();
+  o.plots = j.at("plots").get<bool>();
+  cfg.require(o.max_steps > 0, "train.max_steps", "must be > 0");
+  cfg.require(o.batch_size > 0, "train.batch_size", "must be > 0");
+  cfg.require(o.accum_steps > 0, "train.accum_steps", "must be > 0");
+  cfg.require(o.grad_clip_norm >= 0, "train.grad_clip_norm", "must be >= 0");
+  cfg.require(o.log_every_steps > 0, "train.log_every_steps", "must be > 0");
+  cfg.require(o.eval_every_steps >= 0, "train.eval_every_steps", "must be >= 0");
+  cfg.require(o.ckpt_every_steps >= 0, "train.ckpt_every_steps", "must be >= 0");
+  cfg.require(o.early_stop_patience >= 0, "train.early_stop_patience", "must be >= 0");
+  cfg.require(o.on_nonfinite == "stop" || o.on_nonfinite == "skip", "train.on_nonfinite",
+              "must be stop or skip");
+  cfg.require(o.seed >= 0, "train.seed", "must be >= 0");
+  cfg.require(o.threads >= 0 && o.threads <= 1024, "train.threads", "must be in [0, 1024]");
+  return o;
+}
+
+Json trainer_defaults() {
+  return {{"optim", to_json(OptimOptions{})},
+          {"schedule", to_json(ScheduleOptions{})},
+          {"train", to_json(TrainOptions{})}};
+}
+
+torch::Device configure_runtime(const TrainOptions& o) {
+  const int threads = o.threads > 0 ? static_cast<int>(o.threads)
+                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  std::optional<torch::Device> device;
+  try {
+    device = torch::Device(o.device);
+  } catch (const c10::Error&) {
+    throw UserError("train.device: unknown device '" + o.device + "' (use cpu, cuda or cuda:N)");
+  }
+  if (device->is_cuda() && !torch::cuda::is_available())
+    throw UserError("train.device: '" + o.device +
+                    "' requested but this LibTorch build has no usable CUDA device");
+  if (!device->is_cpu() && !device->is_cuda())
+    throw UserError("train.device: '" + o.device + "' is not supported (use cpu or cuda)");
+  return *device;
+}
+
+namespace {
+
+// One seed per (run seed, step): dropout and any other randomness inside a step depend on
+// nothing else, so a resumed run replays exactly what the uninterrupted one did.
+uint64_t step_seed(int64_t seed, int64_t step) {
+  uint64_t x = static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(step);
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  return x;
+}
+
+std::string format_duration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", static_cast<long>(s / 3600), static_cast<long>(s % 3600 / 60));
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", static_cast<long>(s / 60), static_cast<long>(s % 60));
+  return buf;
+}
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, std::fabs(v) >= 1e-3 && std::fabs(v) < 1e5 ? "%.4f" : "%.3e", v);
+  return buf;
+}
+
+void save_archive(torch::serialize::OutputArchive& archive, const std::string& path) {
+  atomic_write(path, [&](const ByteSink& sink) {
+    archive.save_to([&](const void* data, size_t size) -> size_t {
+      sink(data, size);
+      return size;
+    });
+  });
+}
+
+void load_archive(torch::serialize::InputArchive& archive, const std::string& path) {
+  if (!fs::exists(path)) throw UserError(path + ": no such checkpoint");
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw UserError(path + ": not a readable checkpoint (" + e.what_without_backtrace() + ")");
+  }
+}
+
+int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key) {
+  c10::IValue v;
+  archive.read(key, v);
+  return v.toInt();
+}
+
+double read_double(torch::serialize::InputArchive& archive, const std::string& key) {
+  c10::IValue v;
+  archive.read(key, v);
+  return v.toDouble();
+}
+
+}  // namespace
+
+void load_model_weights(torch::nn::Module& model, const std::string& path) {
+  torch::serialize::InputArchive archive, model_archive;
+  load_archive(archive, path);
+  try {
+    archive.read("model", model_archive);
+    model.load(model_archive);
+  } catch (const c10::Error& e) {
+    throw UserError(path + ": checkpoint does not fit this model (" + e.what_without_backtrace() +
+                    ")");
+  }
+}
+
+Trainer::Trainer(Task& task, TrainOptions train, OptimOptions optim, ScheduleOptions schedule,
+                 std::string run_dir, torch::Device device)
+    : task_(task),
+      opt_(std::move(train)),
+      optim_opt_(std::move(optim)),
+      schedule_(std::move(schedule)),
+      run_dir_(std::move(run_dir)),
+      device_(device) {
+  task_.model().to(device_);
+  optimizer_ = make_optimizer(optim_opt_, task_.model());
+}
+
+void Trainer::save_checkpoint(const std::string& path) const {
+  torch::serialize::OutputArchive archive, model_archive, optim_archive;
+  task_.model().save(model_archive);
+  optimizer_->save(optim_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optim_archive);
+  archive.write("step", c10::IValue(step_));
+  archive.write("has_best", c10::IValue(has_best_));
+  archive.write("best_metric", c10::IValue(best_metric_));
+  archive.write("evals_since_best", c10::IValue(evals_since_best_));
+  archive.write("skipped_steps", c10::IValue(skipped_steps_));
+  save_archive(archive, path);
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  torch::serialize::InputArchive archive, model_archive, optim_archive;
+  load_archive(archive, path);
+  try {
+    archive.read("model", model_archive);
+    task_.model().load(model_archive);
+    archive.read("optimizer", optim_archive);
+    optimizer_->load(optim_archive);
+    step_ = read_int(archive, "step");
+    c10::IValue has_best;
+    archive.read("has_best", has_best);
+    has_best_ = has_best.toBool();
+    best_metric_ = read_double(archive, "best_metric");
+    evals_since_best_ = read_int(archive, "evals_since_best");
+    skipped_steps_ = read_int(archive, "skipped_steps");
+  } catch (const c10::Error& e) {
+    throw UserError(path + ": checkpoint does not fit this run (" + e.what_without_backtrace() +
+                    ")");
+  }
+  task_.model().to(device_);
+}
+
+Metrics Trainer::evaluate(const std::string& split) {
+  torch::nn::Module& model = task_.model();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  auto evaluator = task_.make_evaluator();
+  evaluator->reset();
+  for (const Batch& batch : task_.eval_batches(split)) {
+    const Batch on_device = to_device(batch, device_);
+    evaluator->process(on_device, task_.predict(on_device));
+  }
+  model.train();
+  return evaluator->summarize();
+}
+
+bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
+  torch::manual_seed(step_seed(opt_.seed, step_));
+  optimizer_->zero_grad();
+  double total_weight = 0.0;
+  std::map<std::string, double> weighted_terms;
+  std::string nonfinite;
+  for (int64_t k = 0; k < opt_.accum_steps; ++k) {
+    const Batch batch = to_device(task_.train_batch(step_ * opt_.accum_steps + k), device_);
+    StepLosses out = task_.training_step(batch);
+    torch::Tensor loss;
+    for (const auto& [name, term] : out.terms) {
+      const double value = term.item<double>();
+      if (!std::isfinite(value)) nonfinite += " " + name + "=" + std::to_string(value);
+      weighted_terms[name] += value * out.weight;
+      loss = loss.defined() ? loss + term : term;
+    }
+    if (!nonfinite.empty()) break;
+    total_weight += out.weight;
+    // With accumulation each micro-batch's mean loss is weighted by its unit count and the
+    // summed gradient divided by the total below: the large batch's mean, exactly.
+    (opt_.accum_steps == 1 ? loss : loss * out.weight).backward();
+  }
+  std::vector<torch::Tensor> params = task_.model().parameters();
+  if (nonfinite.empty() && opt_.accum_steps > 1 && total_weight > 0) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : params)
+      if (p.grad().defined()) p.grad().div_(total_weight);
+  }
+  if (nonfinite.empty()) {
+    const double max_norm = opt_.grad_clip_norm > 0 ? opt_.grad_clip_norm
+                                                    : std::numeric_limits<double>::infinity();
+    last_grad_norm_ = torch::nn::utils::clip_grad_norm_(params, max_norm);
+    if (!std::isfinite(last_grad_norm_))
+      nonfinite = " grad_norm=" + std::to_string(last_grad_norm_);
+  }
+  if (!nonfinite.empty()) {
+    const std::string what =
+        "step " + std::to_string(step_ + 1) + ": non-finite loss or gradient:" + nonfinite;
+    if (opt_.on_nonfinite == "skip") {
+      optimizer_->zero_grad();
+      ++skipped_steps_;
+      std::cerr << "\nwarning: " << what << "; step skipped (train.on_nonfinite=skip)\n";
+      return false;
+    }
+    const std::string last = run_dir_ + "/checkpoints/last.pt";
+    throw UserError(what + "; training stopped" +
+                    (fs::exists(last) ? ", the last good checkpoint " + last + " is intact"
+                                      : std::string(", no checkpoint was written yet")) +
+                    " (set train.on_nonfinite=skip to skip such steps)");
+  }
+  if (total_weight == 0.0) return false;  // nothing to learn from in this step
+  set_learning_rate(*optimizer_, learning_rate(schedule_, optim_opt_.lr, step_, opt_.max_steps));
+  optimizer_->step();
+  for (const auto& [name, sum] : weighted_terms) loss_sums[name] += sum / total_weight;
+  return true;
+}
+
+TrainResult Trainer::fit(bool resume, int64_t stop_after) {
+  const std::string ckpt_dir = run_dir_ + "/checkpoints";
+  fs::create_directories(ckpt_dir);
+  const std::string last_path = ckpt_dir + "/last.pt";
+  const std::string best_path = ckpt_dir + "/best.pt";
+  if (resume) {
+    if (!fs::exists(last_path)) throw UserError(last_path + ": nothing to resume from");
+    load_checkpoint(last_path);
+    std::cout << "resumed from " << last_path << " at step " << step_ << "\n";
+  }
+  MetricsLog log(run_dir_ + "/metrics.jsonl", step_);
+  const PrimaryMetric primary = task_.primary_metric();
+  const bool tty = ::isatty(STDOUT_FILENO);
+  const int64_t samples_per_step = opt_.batch_size * opt_.accum_steps;
+  task_.model().train();
+
+  TrainResult result;
+  std::map<std::string, double> loss_sums;
+  int64_t window_steps = 0;
+  auto window_start = std::chrono::steady_clock::now();
+  const auto run_start = window_start;
+  const int64_t first_step = step_;
+
+  auto run_eval = [&]() {
+    const Metrics m = evaluate("val");
+    result.final_metrics = m;
+    Json record = {{"step", step_}, {"split", "val"}};
+    std::ostringstream line;
+    line << "eval step " << step_ << ":";
+    for (const auto& [k, v] : m) {
+      record[k] = v;
+      line << " " << k << "=" << format_number(v);
+    }
+    log.write(record);
+    const auto it = m.find(primary.name);
+    if (it == m.end()) throw std::logic_error("task did not report its primary metric " + primary.name);
+    if (!has_best_ || primary.better(it->second, best_metric_)) {
+      has_best_ = true;
+      best_metric_ = it->second;
+      evals_since_best_ = 0;
+      torch::serialize::OutputArchive archive, model_archive;
+      task_.model().save(model_archive);
+      archive.write("model", model_archive);
+      archive.write("step", c10::IValue(step_));
+      archive.write("metric", c10::IValue(best_metric_));
+      save_archive(archive, best_path);
+      line << " (best " << primary.name << ")";
+    } else {
+      ++evals_since_best_;
+    }
+    std::cout << (tty ? "\r\033[K" : "") << line.str() << std::endl;
+  };
+
+  while (step_ < opt_.max_steps) {
+    const bool stepped = train_step(loss_sums);
+    ++step_;
+    window_steps += stepped;
+    const bool last = step_ == opt_.max_steps;
+    if (step_ % opt_.log_every_steps == 0 || last) {
+      const auto now = std::chrono::steady_clock::now();
+      const double window_s = std::chrono::duration<double>(now - window_start).count();
+      const double total_s = std::chrono::duration<double>(now - run_start).count();
+      const double eta = total_s / static_cast<double>(step_ - first_step) *
+                         static_cast<double>(opt_.max_steps - step_);
+      const double lr = learning_rate(schedule_, optim_opt_.lr, step_ - 1, opt_.max_steps);
+      Json record = {{"step", step_}, {"split", "train"}, {"lr", lr},
+                     {"grad_norm", last_grad_norm_},
+                     {"samples_per_s", samples_per_step * window_steps / std::max(window_s, 1e-9)}};
+      std::ostringstream line;
+      line << "step " << step_ << "/" << opt_.max_steps;
+      double total = 0.0;
+      for (const auto& [name, sum] : loss_sums) {
+        const double mean = sum / std::max<int64_t>(1, window_steps);
+        record["loss/" + name] = mean;
+        total += mean;
+        if (loss_sums.size() > 1) line << " " << name << "=" << format_number(mean);
+      }
+      record["loss"] = total;
+      if (skipped_steps_ > 0) record["skipped_steps"] = skipped_steps_;
+      line << " loss=" << format_number(total) << " lr=" << format_number(lr) << " "
+           << static_cast<int64_t>(record["samples_per_s"].get<double>()) << " samples/s ETA "
+           << format_duration(eta);
+      log.write(record);
+      if (tty)
+        std::cout << "\r\033[K" << line.str() << std::flush;
+      else
+        std::cout << line.str() << std::endl;
+      loss_sums.clear();
+      window_steps = 0;
+      window_start = now;
+    }
+    const bool eval_now = last || (opt_.eval_every_steps > 0 && step_ % opt_.eval_every_steps == 0);
+    if (eval_now) run_eval();
+    const bool stop_early = opt_.early_stop_patience > 0 && eval_now &&
+                            evals_since_best_ >= opt_.early_stop_patience;
+    const bool interrupted = step_ == stop_after;
+    if (last || stop_early || interrupted ||
+        (opt_.ckpt_every_steps > 0 && step_ % opt_.ckpt_every_steps == 0))
+      save_checkpoint(last_path);
+    if (stop_early) {
+      std::cout << "early stop at step " << step_ << ": " << primary.name << " did not improve in "
+                << evals_since_best_ << " evaluations (best " << format_number(best_metric_) << ")\n";
+      result.early_stopped = true;
+      break;
+    }
+    if (interrupted) break;
+  }
+  if (tty) std::cout << "\n";
+  result.steps = step_;
+  if (opt_.plots && (step_ == opt_.max_steps || result.early_stopped))
+    plot_run_curves(run_dir_ + "/metrics.jsonl", run_dir_ + "/plots");
+  return result;
+}
+
+}  // namespace zoo

@@ -1,0 +1,82 @@
+#pragma once
+// The generic training loop: sum losses -> finite check -> backward -> (accumulate) -> clip ->
+// step -> schedule, with evaluation, best-model tracking, early stopping, atomic checkpoints,
+// bitwise-exact resume, metrics.jsonl, a progress line and PNG curves.
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "train/config.h"
+#include "train/metrics_log.h"
+#include "train/optim.h"
+#include "train/task.h"
+
+namespace zoo {
+
+struct TrainOptions {
+  int64_t max_steps = 1000;        // optimizer steps
+  int64_t batch_size = 32;         // samples per micro-batch (read by the task)
+  int64_t accum_steps = 1;         // micro-batches per optimizer step
+  double grad_clip_norm = 0.0;     // clip the global gradient norm; 0 = off
+  int64_t log_every_steps = 10;
+  int64_t eval_every_steps = 200;  // 0 = only at the end
+  int64_t ckpt_every_steps = 200;  // 0 = only at the end
+  int64_t early_stop_patience = 0; // evaluations without improvement; 0 = off
+  std::string on_nonfinite = "stop";  // stop | skip: a NaN/inf loss or gradient
+  int64_t seed = 0;
+  int64_t threads = 0;             // 0 = the machine's core count
+  std::string device = "cpu";      // cpu | cuda | cuda:N
+  bool plots = true;               // PNG curves at the end of the run
+};
+
+Json to_json(const TrainOptions& o);
+TrainOptions train_options(const Config& cfg);
+// The optim/schedule/train sections with their code defaults; tasks add their own sections.
+Json trainer_defaults();
+
+// Sets the LibTorch thread count (0 = core count) and checks that the device exists.
+torch::Device configure_runtime(const TrainOptions& o);
+
+struct TrainResult {
+  int64_t steps = 0;
+  bool early_stopped = false;
+  Metrics final_metrics;  // last evaluation on "val"
+};
+
+class Trainer {
+ public:
+  Trainer(Task& task, TrainOptions train, OptimOptions optim, ScheduleOptions schedule,
+          std::string run_dir, torch::Device device = torch::kCPU);
+
+  // Trains to train.max_steps, resuming from run_dir/checkpoints/last.pt when `resume`.
+  // `stop_after` >= 0 stops after that step as if killed right after its checkpoint (tests).
+  TrainResult fit(bool resume, int64_t stop_after = -1);
+  Metrics evaluate(const std::string& split);
+  int64_t step() const { return step_; }
+
+ private:
+  // One optimizer step; returns false (after printing why) when the step was skipped.
+  bool train_step(std::map<std::string, double>& loss_sums);
+  void save_checkpoint(const std::string& path) const;
+  void load_checkpoint(const std::string& path);
+
+  Task& task_;
+  TrainOptions opt_;
+  OptimOptions optim_opt_;
+  ScheduleOptions schedule_;
+  std::string run_dir_;
+  torch::Device device_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  int64_t step_ = 0;
+  double best_metric_ = 0.0;
+  bool has_best_ = false;
+  int64_t evals_since_best_ = 0;
+  int64_t skipped_steps_ = 0;
+  double last_grad_norm_ = 0.0;
+};
+
+// Saves/loads a model's parameters and buffers (best.pt and last.pt both hold them).
+void load_model_weights(torch::nn::Module& model, const std::string& path);
+
+}  // namespace zoo
