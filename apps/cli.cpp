@@ -6,6 +6,8 @@
 #include <iomanip>
 #include <iostream>
 
+// Repeated options (--set a.b=[1,2]) keep their commas: a value is never split.
+#define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
 #include "train/registry.h"
@@ -142,14 +144,22 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   }
   if (!resume && fs::exists(run_dir + "/checkpoints/last.pt"))
     throw UserError(run_dir + " already holds a run: pass --resume to continue it, or choose another --out");
+  std::cout << program << ": task " << ctx.entry->name << ", run directory " << run_dir << ", "
+            << torch::get_num_threads() << " threads, device " << device.str() << "\n";
+  // Build the task (which validates its sections and may write e.g. vocab.txt) before the run
+  // directory gets its config: a rejected config leaves no half-made run behind.
+  const bool new_dir = !fs::exists(run_dir);
+  std::unique_ptr<Task> task;
+  try {
+    task = ctx.entry->create(ctx.config, run_dir);
+  } catch (...) {
+    if (new_dir) fs::remove_all(run_dir);
+    throw;
+  }
   fs::create_directories(run_dir);
   Json resolved = ctx.config.values();
   resolved["run_info"] = run_info(device.str());
   write_json_file(run_dir + "/config.json", resolved);
-
-  std::cout << program << ": task " << ctx.entry->name << ", run directory " << run_dir << ", "
-            << torch::get_num_threads() << " threads, device " << device.str() << "\n";
-  auto task = ctx.entry->create(ctx.config, run_dir);
   Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device);
   const TrainResult result = trainer.fit(resume);
   std::cout << "held-out metrics (val) after " << result.steps << " steps:\n";
@@ -211,19 +221,25 @@ int cmd_export(int argc, char** argv) {
 
 int cmd_predict(int argc, char** argv) {
   auto o = command_options("zoo predict", "Run a trained model on inputs given on the command line.");
-  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
-      "inputs", "inputs", cxxopts::value<std::vector<std::string>>());
-  o.parse_positional({"inputs"});
+  o.add_options()("run", "run directory", cxxopts::value<std::string>());
   o.positional_help("INPUT...");
+  // Inputs are taken verbatim from the unmatched arguments: a cxxopts vector option would split
+  // sentences at commas.
+  o.allow_unrecognised_options();
   const auto args = o.parse(argc, argv);
   if (args.count("help")) {
     std::cout << o.help() << "\n";
     return 0;
   }
   const std::string run_dir = required_run(args);
-  if (!args.count("inputs")) throw UserError("zoo predict: no INPUT given");
+  std::vector<std::string> inputs;
+  for (const auto& a : args.unmatched()) {
+    if (a.rfind("--", 0) == 0) throw UserError("zoo predict: unknown option '" + a + "'");
+    inputs.push_back(a);
+  }
+  if (inputs.empty()) throw UserError("zoo predict: no INPUT given");
   auto task = open_run(run_dir, {});
-  task->predict_cli(args["inputs"].as<std::vector<std::string>>(), std::cout);
+  task->predict_cli(inputs, std::cout);
   return 0;
 }
 

@@ -72,6 +72,13 @@ TEST(Cli, BadOverrideAndBadDevice) {
   r = run("train_mlm --device tpu --out " + temp_path("never"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("train.device"), std::string::npos) << r.output;
+  // A JSON list with commas arrives whole (and names the missing file).
+  r = run("train_mlm --set 'data.text_files=[\"/nonexistent/a.txt\",\"/nonexistent/b.txt\"]' --out " +
+          temp_path("never"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("data.text_files names a file that does not exist: /nonexistent/a.txt"),
+            std::string::npos)
+      << r.output;
   EXPECT_FALSE(fs::exists(temp_path("never")));
 }
 
@@ -114,7 +121,7 @@ TEST(Cli, MlmEndToEndWithResume) {
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* f : {"model.pt", "weights.pt", "config.json", "vocab.txt", "meta.json"})
     EXPECT_TRUE(fs::exists(dir + "/export/" + f)) << f;
-  r = run("zoo predict --run " + dir + " \"anna lives in [MASK] .\"");
+  r = run("zoo predict --run " + dir + " \"anna lives in [MASK] , a city in france .\"");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("[MASK] 1:"), std::string::npos) << r.output;
   r = run("zoo predict --run " + dir + " \"no mask here\"");

@@ -56,7 +56,9 @@ TEST(TextCorpus, EmbeddedCorpusIsDeterministicAndConsistent) {
     const std::string name = text.substr(name_start == std::string::npos ? 0 : name_start + 2,
                                          at - (name_start == std::string::npos ? 0 : name_start + 2));
     const std::string city = text.substr(at + 10, text.find(' ', at + 10) - at - 10);
-    if (home.count(name)) EXPECT_EQ(home[name], city) << name;
+    if (home.count(name)) {
+      EXPECT_EQ(home[name], city) << name;
+    }
     home[name] = city;
   }
   EXPECT_GT(home.size(), 20u);
