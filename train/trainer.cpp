@@ -225,7 +225,8 @@ Metrics Trainer::evaluate(const std::string& split) {
 
 bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
   torch::manual_seed(step_seed(opt_.seed, step_));
-  optimizer_->zero_grad();
+  // set_to_none: backward writes fresh gradients instead of adding into zeroed ones.
+  task_.model().zero_grad(/*set_to_none=*/true);
   double total_weight = 0.0;
   std::map<std::string, double> weighted_terms;
   std::string nonfinite;
@@ -262,7 +263,7 @@ bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
     const std::string what =
         "step " + std::to_string(step_ + 1) + ": non-finite loss or gradient:" + nonfinite;
     if (opt_.on_nonfinite == "skip") {
-      optimizer_->zero_grad();
+      task_.model().zero_grad(/*set_to_none=*/true);
       ++skipped_steps_;
       std::cerr << "\nwarning: " << what << "; step skipped (train.on_nonfinite=skip)\n";
       return false;

@@ -1,0 +1,67 @@
+#pragma once
+// Mini-BERT in and out of the Hugging Face world: config.json, state dicts in the layout of HF's
+// BertForMaskedLM (readable by Python's torch.load, read from Python's torch.save), and a
+// self-contained TorchScript module for inference.
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/bert.h"
+
+namespace zoo {
+
+// HF BertForMaskedLM state-dict names <-> our parameters:
+//   bert.embeddings.{word,position,token_type}_embeddings.weight, bert.embeddings.LayerNorm.*
+//   bert.encoder.layer.{i}.attention.self.{query,key,value}.*      -> query, key, value
+//   bert.encoder.layer.{i}.attention.output.dense.*                -> attention_output
+//   bert.encoder.layer.{i}.attention.output.LayerNorm.*            -> attention_norm
+//   bert.encoder.layer.{i}.intermediate.dense.*, .output.dense.*   -> intermediate, output
+//   bert.encoder.layer.{i}.output.LayerNorm.*                      -> output_norm
+//   bert.pooler.dense.*                    (only if our model has a pooler)
+//   cls.predictions.transform.dense.*, cls.predictions.transform.LayerNorm.*
+//   cls.predictions.bias                   -> decoder_bias
+//   cls.predictions.decoder.weight/.bias   (= word embeddings and cls.predictions.bias, tied)
+// (* = .weight and .bias.) Also accepted: LayerNorm parameters named gamma/beta (old TF
+// conversions) and BertModel checkpoints without the "bert." prefix; position_ids buffers are
+// ignored.
+
+// HF keys: vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size,
+// max_position_embeddings, type_vocab_size, hidden_dropout_prob, attention_probs_dropout_prob,
+// layer_norm_eps, initializer_range, pad_token_id. A key that is absent takes HF's BertConfig
+// default (as transformers does); other keys are ignored. hidden_act must be "gelu" and
+// position_embedding_type (if present) "absolute": anything else is a UserError.
+BertConfig read_hf_bert_config(const std::string& config_json_path);
+// Writes the keys above plus "architectures": ["BertForMaskedLM"], "model_type": "bert",
+// "hidden_act": "gelu", "position_embedding_type": "absolute" (atomically).
+void write_hf_bert_config(const std::string& path, const BertConfig& c);
+
+// Loads a torch.save'd state dict (HF layout) into the model, converting dtype and keeping the
+// model's device. Missing, unexpected or shape-mismatched keys are a UserError naming the file and
+// the key. Ignored, as transformers ignores them: position_ids buffers, the pre-training heads
+// our model lacks (bert.pooler.* for BertForMaskedLM, cls.seq_relationship.*), and for the
+// encoder-only overload everything under cls.*. A pooler missing from the checkpoint keeps its
+// fresh initialisation (fine-tuning an encoder from an MLM checkpoint, which has none).
+void load_hf_bert_weights(const std::string& weights_path, BertForMaskedLMImpl& model);
+void load_hf_bert_weights(const std::string& weights_path, BertModelImpl& encoder);
+// A torch.save-compatible dict (see write_torch_tensor_dict), written atomically; includes the
+// tied cls.predictions.decoder.weight/.bias entries, as HF's state_dict() does.
+void save_hf_bert_weights(const std::string& weights_path, BertForMaskedLMImpl& model);
+
+// Reads a file written by Python's torch.save (zip format, the default since PyTorch 1.6) that
+// holds a dict of tensors, e.g. an HF pytorch_model.bin. Tensors that shared storage in Python
+// share it here. Needed because LibTorch's torch::pickle_load turns the OrderedDict of a
+// state_dict() into None and rejects one-entry dicts. Errors are UserErrors naming the file.
+std::map<std::string, torch::Tensor> read_torch_tensor_dict(const std::string& path);
+// Writes (name, tensor) entries as Python's torch.save writes a dict of tensors (CPU copies;
+// tensors with the same data share one storage), atomically. Unlike torch::pickle_save's output,
+// Python reads it with torch.load(weights_only=True), as transformers does.
+void write_torch_tensor_dict(const std::string& path,
+                             const std::vector<std::pair<std::string, torch::Tensor>>& entries);
+
+// TorchScript module (CPU): forward(input_ids, attention_mask, token_type_ids) -> logits [B,T,V],
+// eval semantics (no dropout). Loadable by torch::jit::load and Python's torch.jit.load without
+// this project. Saved atomically.
+void export_bert_mlm_torchscript(BertForMaskedLMImpl& model, const std::string& path);
+
+}  // namespace zoo
