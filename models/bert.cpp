@@ -101,8 +101,10 @@ BertModelImpl::BertModelImpl(const BertConfig& c, bool with_pooler) : config(c) 
 
 torch::Tensor BertModelImpl::forward(const torch::Tensor& input_ids,
                                      const torch::Tensor& attention_mask,
-                                     const torch::Tensor& token_type_ids) {
+                                     const torch::Tensor& token_type_ids,
+                                     const torch::Tensor& extra_embeddings) {
   auto x = embeddings(input_ids, token_type_ids);
+  if (extra_embeddings.defined()) x = x + extra_embeddings;
   torch::Tensor bias;  // [B, 1, 1, T]: broadcast over heads and query positions
   if (attention_mask.defined()) {
     bias = (1.0 - attention_mask.to(x.scalar_type())) * lowest_value(x.scalar_type());

@@ -53,8 +53,11 @@ class BertModelImpl : public torch::nn::Module {
   BertModelImpl(const BertConfig& c, bool with_pooler);
   // ids, attention_mask (1 = token, 0 = padding), token types: [B, T] int64 -> [B, T, H].
   // An undefined mask means no padding; undefined token types mean type 0 everywhere.
+  // `extra_embeddings` [B, T, H], when given, is added to the embedding output before the first
+  // layer (e.g. the STS cross-encoder's "token also occurs in the other sentence" feature).
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                        const torch::Tensor& token_type_ids);
+                        const torch::Tensor& token_type_ids,
+                        const torch::Tensor& extra_embeddings = {});
   // tanh(W h[:, 0] + b): [B, T, H] -> [B, H]. Requires with_pooler.
   torch::Tensor pool(const torch::Tensor& hidden);
   BertConfig config;

@@ -8,7 +8,7 @@ build_dir=${ZOO_BUILD_DIR:-build}
 jobs=${ZOO_JOBS:-$(nproc)}
 exec 9>"/tmp/zoo-build-$(id -u).lock"
 flock 9
-if [ ! -f "$build_dir/Makefile" ] && [ ! -f "$build_dir/build.ninja" ]; then
-  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${ZOO_BUILD_TYPE:-Release} ${ZOO_CMAKE_ARGS:-}
-fi
+# Configure every time (a second when nothing changed): a target added to a CMakeLists.txt
+# must exist before `--target` names it.
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${ZOO_BUILD_TYPE:-Release} ${ZOO_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build_dir" -j "$jobs" "$@"

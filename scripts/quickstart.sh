@@ -8,7 +8,7 @@ scripts/build.sh
 bin=build/bin
 runs=${ZOO_QUICKSTART_DIR:-runs/quickstart}
 summary=()
-for task in mlm; do
+for task in mlm sts; do
   out="$runs/$task"
   rm -rf "$out"
   echo "== $task: train on generated data ($(basename apps/configs/${task}_demo.json))"
@@ -22,3 +22,4 @@ printf '%s\n' "${summary[@]}"
 echo
 echo "run directories: $runs/<task> (config.json, metrics.jsonl, checkpoints/, plots/, export/)"
 echo "try: $bin/zoo predict --run $runs/mlm \"anna lives in [MASK] , a city in france .\""
+echo "     $bin/zoo predict --run $runs/sts \"a man is playing a guitar .\" \"a man plays the guitar .\""

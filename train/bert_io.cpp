@@ -141,9 +141,9 @@ std::string script_name(std::string hf_name) {
   return hf_name;
 }
 
-// The TorchScript forward, written against the parameter names of mlm_names(); HF semantics with
-// dropout left out. The C++ TorchScript compiler has no Python resolver: ATen ops only.
-std::string script_source(const BertConfig& c, double lowest) {
+// TorchScript of the encoder, written against the parameter names of encoder_names(); HF
+// semantics with dropout left out. The C++ TorchScript compiler has no Python resolver: ATen ops only.
+std::string encoder_script(const BertConfig& c, double lowest, bool with_extra) {
   const int64_t h = c.hidden_size, heads = c.num_heads, d_head = h / heads;
   std::ostringstream s;
   s << std::setprecision(17);
@@ -174,13 +174,16 @@ std::string script_source(const BertConfig& c, double lowest) {
     << "    return " << norm("attended + ffn", "n2w", "n2b") << "\n\n";
 
   const std::string e = "bert.embeddings.";
-  s << "def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> "
-       "Tensor:\n"
+  // encode(): the encoder's hidden states [B, T, H]; `extra` is added to the embedding output
+  // when the model has such an input (the STS exact-match feature), as BertModelImpl does.
+  s << "def encode(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor"
+    << (with_extra ? ", extra: Tensor" : "") << ") -> Tensor:\n"
     << "    seq_len = input_ids.size(1)\n"
     << "    x = torch.embedding(" << self(e + "word_embeddings.weight") << ", input_ids)"
     << " + torch.narrow(" << self(e + "position_embeddings.weight") << ", 0, 0, seq_len)"
     << " + torch.embedding(" << self(e + "token_type_embeddings.weight") << ", token_type_ids)\n"
     << "    x = " << norm("x", self(e + "LayerNorm.weight"), self(e + "LayerNorm.bias")) << "\n"
+    << (with_extra ? "    x = x + extra\n" : "")
     << "    bias = (1.0 - attention_mask.to(x.dtype)) * " << lowest << "\n"
     << "    bias = bias.unsqueeze(1).unsqueeze(2)\n";
   for (int64_t i = 0; i < c.num_layers; ++i) {
@@ -192,12 +195,7 @@ std::string script_source(const BertConfig& c, double lowest) {
       s << ", " << self(p + part + ".weight") << ", " << self(p + part + ".bias");
     s << ")\n";
   }
-  const std::string t = "cls.predictions.transform.";
-  s << "    y = torch.gelu(torch.linear(x, " << self(t + "dense.weight") << ", "
-    << self(t + "dense.bias") << "))\n"
-    << "    y = " << norm("y", self(t + "LayerNorm.weight"), self(t + "LayerNorm.bias")) << "\n"
-    << "    return torch.linear(y, " << self(e + "word_embeddings.weight") << ", "
-    << self("cls.predictions.bias") << ")\n";
+  s << "    return x\n\n";
   return s.str();
 }
 
@@ -737,23 +735,100 @@ void save_hf_bert_weights(const std::string& path, BertForMaskedLMImpl& model) {
   write_torch_tensor_dict(path, entries);
 }
 
-void export_bert_mlm_torchscript(BertForMaskedLMImpl& model, const std::string& path) {
-  torch::jit::Module module("__torch__.ZooBertForMaskedLM");
-  // Python's Module.eval()/train() expect the attribute every scripted module has.
+namespace {
+
+// A scripted module holding `params` under dot-free names, with the attribute Python's
+// Module.eval()/train() expect.
+torch::jit::Module script_module(const std::string& type_name, const NamedTensors& params) {
+  torch::jit::Module module("__torch__." + type_name);
   module.register_attribute("training", c10::BoolType::get(), false);
-  for (const auto& [name, tensor] : mlm_names(model))
-    module.register_parameter(script_name(name), tensor.detach().cpu().clone(),
-                              /*is_buffer=*/false);
-  // The padding bias, as in BertModelImpl::forward: the dtype's most negative finite value.
+  for (const auto& [name, tensor] : params)
+    module.register_parameter(script_name(name), tensor.detach().cpu().clone(), /*is_buffer=*/false);
+  return module;
+}
+
+// The padding bias, as in BertModelImpl::forward: the dtype's most negative finite value.
+double lowest_of(const torch::Tensor& like) {
   double lowest = 0;
-  AT_DISPATCH_FLOATING_TYPES_AND2(
-      at::kHalf, at::kBFloat16, model.decoder_bias.scalar_type(), "bert_export_lowest",
-      [&] { lowest = static_cast<double>(std::numeric_limits<scalar_t>::lowest()); });
-  module.define(script_source(model.bert->config, lowest));
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, like.scalar_type(), "bert_export_lowest",
+                                  [&] { lowest = static_cast<double>(std::numeric_limits<scalar_t>::lowest()); });
+  return lowest;
+}
+
+std::string self(const std::string& name) { return "self." + script_name(name); }
+
+void save_module(torch::jit::Module& module, const std::string& path) {
   std::ostringstream out;
   module.save(out);
   const std::string bytes = out.str();
   atomic_write(path, [&](const ByteSink& sink) { sink(bytes.data(), bytes.size()); });
+}
+
+}  // namespace
+
+void export_bert_mlm_torchscript(BertForMaskedLMImpl& model, const std::string& path) {
+  auto module = script_module("ZooBertForMaskedLM", mlm_names(model));
+  const BertConfig& c = model.bert->config;
+  const std::string t = "cls.predictions.transform.";
+  std::ostringstream eps;
+  eps << std::setprecision(17) << c.layer_norm_eps;
+  module.define(encoder_script(c, lowest_of(model.decoder_bias), /*with_extra=*/false) +
+                "def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:\n"
+                "    x = self.encode(input_ids, attention_mask, token_type_ids)\n"
+                "    y = torch.gelu(torch.linear(x, " + self(t + "dense.weight") + ", " + self(t + "dense.bias") + "))\n"
+                "    y = torch.layer_norm(y, [" + std::to_string(c.hidden_size) + "], " + self(t + "LayerNorm.weight") +
+                ", " + self(t + "LayerNorm.bias") + ", " + eps.str() + ")\n"
+                "    return torch.linear(y, " + self("bert.embeddings.word_embeddings.weight") + ", " +
+                self("cls.predictions.bias") + ")\n");
+  save_module(module, path);
+}
+
+void export_sts_torchscript(StsModelImpl& model, const std::string& path) {
+  NamedTensors params = encoder_names(*model.bert, "bert.");
+  const bool cross = model.options.architecture == "cross";
+  const bool match = cross && !model.match_embedding.is_empty();
+  if (match) params.emplace_back("match_embedding.weight", model.match_embedding->weight);
+  if (!cross) add_linear(params, "pair_mlp.0", torch::nn::Linear(model.pair_mlp->ptr<torch::nn::LinearImpl>(0)));
+  add_linear(params, "out", model.out);
+  auto module = script_module("ZooSts", params);
+  // Class values min..max for the distribution head's expectation, as a buffer: TorchScript
+  // compiled from C++ cannot name dtypes for torch.arange.
+  const auto& o = model.options;
+  module.register_buffer("class_values",
+                         torch::arange(model.num_classes(), model.out->weight.options()).cpu() + o.min_score);
+  std::ostringstream head;
+  head << std::setprecision(17);
+  head << "    raw = torch.linear(features, self.out_weight, self.out_bias)\n";
+  if (o.head == "regression") {
+    head << "    raw = raw.squeeze(1)\n";
+    head << (o.bound_output ? "    return " : "    return raw\n");
+    if (o.bound_output)
+      head << o.min_score << " + " << (o.max_score - o.min_score) << " * torch.sigmoid(raw)\n";
+  } else {
+    head << "    return (torch.softmax(raw, -1) * self.class_values).sum(-1)\n";
+  }
+  std::string forward;
+  if (cross) {
+    forward = "def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor, match: Tensor) -> Tensor:\n";
+    forward += match ? "    x = self.encode(input_ids, attention_mask, token_type_ids, torch.embedding(" +
+                           self("match_embedding.weight") + ", match))\n"
+                     : "    x = self.encode(input_ids, attention_mask, token_type_ids)\n";
+    forward += "    features = torch.tanh(torch.linear(torch.select(x, 1, 0), " + self("bert.pooler.dense.weight") +
+               ", " + self("bert.pooler.dense.bias") + "))\n";
+  } else {
+    forward =
+        "def mean_pool(self, ids: Tensor, mask: Tensor) -> Tensor:\n"
+        "    x = self.encode(ids, mask, torch.zeros_like(ids))\n"
+        "    m = mask.to(x.dtype).unsqueeze(-1)\n"
+        "    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)\n\n"
+        "def forward(self, ids_a: Tensor, mask_a: Tensor, ids_b: Tensor, mask_b: Tensor) -> Tensor:\n"
+        "    u = self.mean_pool(ids_a, mask_a)\n"
+        "    v = self.mean_pool(ids_b, mask_b)\n"
+        "    features = torch.tanh(torch.linear(torch.cat([u, v, torch.abs(u - v), u * v], 1), " +
+        self("pair_mlp.0.weight") + ", " + self("pair_mlp.0.bias") + "))\n";
+  }
+  module.define(encoder_script(model.bert->config, lowest_of(model.out->weight), match) + forward + head.str());
+  save_module(module, path);
 }
 
 }  // namespace zoo

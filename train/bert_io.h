@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "models/bert.h"
+#include "models/sts.h"
 
 namespace zoo {
 
@@ -63,5 +64,9 @@ void write_torch_tensor_dict(const std::string& path,
 // eval semantics (no dropout). Loadable by torch::jit::load and Python's torch.jit.load without
 // this project. Saved atomically.
 void export_bert_mlm_torchscript(BertForMaskedLMImpl& model, const std::string& path);
+// TorchScript of an STS model, eval semantics, returning the predicted score [B]:
+//   cross: forward(input_ids, attention_mask, token_type_ids, match)  (match: 0/1 per token)
+//   bi:    forward(ids_a, mask_a, ids_b, mask_b)
+void export_sts_torchscript(StsModelImpl& model, const std::string& path);
 
 }  // namespace zoo

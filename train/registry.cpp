@@ -1,6 +1,8 @@
 #include "train/registry.h"
 
+#include "train/tasks/keypoints_task.h"
 #include "train/tasks/mlm_task.h"
+#include "train/tasks/sts_task.h"
 
 namespace zoo {
 
@@ -8,6 +10,10 @@ const std::vector<TaskEntry>& task_registry() {
   static const std::vector<TaskEntry> entries = {
       {"mlm", "mini-BERT masked language model (WordPiece, 15% masking, tied decoder)",
        mlm_task_defaults, make_mlm_task},
+      {"sts", "sentence-pair similarity 0-5: BERT cross-/bi-encoder, regression or distribution head",
+       sts_task_defaults, make_sts_task},
+      {"keypoints", "hand keypoints: ResNet regressor, RGB image -> 21 joints in 3D (synthetic or real hands)",
+       keypoints_task_defaults, make_keypoints_task},
   };
   return entries;
 }

@@ -129,4 +129,27 @@ TEST(Cli, MlmEndToEndWithResume) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, StsEndToEnd) {
+  const std::string dir = temp_path("sts_run");
+  fs::remove_all(dir);
+  auto r = run("train_sts --set model.hidden_size=32 --set model.num_layers=1 --set model.num_heads=2"
+               " --set model.intermediate_size=64 --set data.synthetic_pairs=200 --set data.max_seq_len=32"
+               " --set data.vocab_size=200 --set train.batch_size=8 --set train.max_steps=4"
+               " --set train.threads=1 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("pearson"), std::string::npos) << r.output;
+  r = run("zoo export --run " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir + "/export/model.pt"));
+  r = run("zoo predict --run " + dir + " \"a man is playing a guitar .\" \"a man plays the guitar .\"");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const double score = std::stod(r.output);
+  EXPECT_GE(score, 0.0);
+  EXPECT_LE(score, 5.0);
+  r = run("zoo predict --run " + dir + " \"only one sentence\"");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("even number"), std::string::npos) << r.output;
+  fs::remove_all(dir);
+}
+
 }  // namespace

@@ -7,11 +7,11 @@
 #include "data/mlm_masking.h"
 #include "data/sampling.h"
 #include "data/text_corpus.h"
-#include "data/vocab_trainer.h"
 #include "data/wordpiece.h"
 #include "losses/masked_lm_loss.h"
 #include "models/bert.h"
 #include "train/bert_io.h"
+#include "train/tasks/bert_common.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -21,11 +21,7 @@ namespace fs = std::filesystem;
 Json mlm_task_defaults() {
   Json j = trainer_defaults();
   j["task"] = "mlm";
-  const BertConfig b;
-  j["model"] = {{"hidden_size", b.hidden_size},           {"num_layers", b.num_layers},
-                {"num_heads", b.num_heads},               {"intermediate_size", b.intermediate_size},
-                {"max_position", b.max_position},         {"hidden_dropout", b.hidden_dropout},
-                {"attention_dropout", b.attention_dropout}, {"initializer_range", b.initializer_range}};
+  j["model"] = bert_model_defaults();
   j["data"] = {{"text_files", Json::array()},  // empty: the embedded generated corpus
                {"embedded_documents", 4000},
                {"val_fraction", 0.1},
@@ -133,8 +129,6 @@ class MlmTask : public Task {
     TokenizerOptions tok;
     tok.lower_case = d.at("lower_case").get<bool>();
     const std::string hf_dir = cfg.at("init.hf_checkpoint").get<std::string>();
-    const std::string vocab_file = d.at("vocab_file").get<std::string>();
-    const std::string run_vocab = run_dir_ + "/vocab.txt";
     BertConfig bert;
     if (!hf_dir.empty()) {
       // A published checkpoint brings its own architecture and vocabulary.
@@ -142,39 +136,16 @@ class MlmTask : public Task {
       bert = read_hf_bert_config(hf_dir + "/config.json");
       tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(hf_dir + "/vocab.txt"), tok);
     } else {
-      const Json& m = cfg.at("model");
-      bert.hidden_size = m.at("hidden_size").get<int64_t>();
-      bert.num_layers = m.at("num_layers").get<int64_t>();
-      bert.num_heads = m.at("num_heads").get<int64_t>();
-      bert.intermediate_size = m.at("intermediate_size").get<int64_t>();
-      bert.max_position = m.at("max_position").get<int64_t>();
-      bert.hidden_dropout = m.at("hidden_dropout").get<double>();
-      bert.attention_dropout = m.at("attention_dropout").get<double>();
-      bert.initializer_range = m.at("initializer_range").get<double>();
-      cfg.require(bert.hidden_size > 0 && bert.num_heads > 0 && bert.hidden_size % bert.num_heads == 0,
-                  "model.hidden_size", "must be a positive multiple of model.num_heads");
-      cfg.require(bert.num_layers > 0, "model.num_layers", "must be > 0");
-      cfg.require(bert.intermediate_size > 0, "model.intermediate_size", "must be > 0");
-      cfg.require(bert.hidden_dropout >= 0 && bert.hidden_dropout < 1, "model.hidden_dropout", "must be in [0, 1)");
-      cfg.require(bert.attention_dropout >= 0 && bert.attention_dropout < 1, "model.attention_dropout",
-                  "must be in [0, 1)");
-      if (!vocab_file.empty()) {
-        tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(vocab_file), tok);
-      } else if (fs::exists(run_vocab)) {
-        tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(run_vocab), tok);
-      } else {
-        VocabTrainerOptions vt;
-        vt.vocab_size = d.at("vocab_size").get<int64_t>();
-        vt.min_frequency = d.at("vocab_min_frequency").get<int64_t>();
-        vt.tokenizer = tok;
-        cfg.require(vt.vocab_size >= 16, "data.vocab_size", "must be >= 16");
-        std::vector<std::string> texts;
-        for (const auto& doc : split_documents().first) texts.insert(texts.end(), doc.begin(), doc.end());
-        Vocab vocab = train_wordpiece_vocab(texts, vt);
-        fs::create_directories(run_dir_);
-        vocab.save(run_vocab);
-        tokenizer_ = std::make_unique<WordPieceTokenizer>(std::move(vocab), tok);
-      }
+      bert = bert_config_from(cfg, "model");
+      const int64_t vocab_size = d.at("vocab_size").get<int64_t>();
+      cfg.require(vocab_size >= 16, "data.vocab_size", "must be >= 16");
+      tokenizer_ = open_tokenizer(d.at("vocab_file").get<std::string>(), run_dir_, vocab_size,
+                                  d.at("vocab_min_frequency").get<int64_t>(), tok, [&] {
+                                    std::vector<std::string> texts;
+                                    for (const auto& doc : split_documents().first)
+                                      texts.insert(texts.end(), doc.begin(), doc.end());
+                                    return texts;
+                                  });
     }
     cfg.require(max_seq_len_ <= bert.max_position, "data.max_seq_len", "must be <= model.max_position");
     const Vocab& vocab = tokenizer_->vocab();

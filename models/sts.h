@@ -1,0 +1,53 @@
+#pragma once
+// Sentence-pair similarity on the BERT encoder, scores in [min, max] (STS-B: 0..5).
+// Two architectures and two heads:
+//   cross-encoder: [CLS] a [SEP] b [SEP] with token types 0/1 -> pooler -> head;
+//   bi-encoder:    u = mean(BERT(a)), v = mean(BERT(b)) -> [u, v, |u-v|, u*v] -> MLP -> head;
+//   regression head:   one linear output, optionally bounded to [min, max] by a sigmoid (MSE);
+//   distribution head: K = max-min+1 class logits, prediction = expectation (KL to the sparse
+//                      target distribution of Tai et al.).
+#include <torch/torch.h>
+
+#include <string>
+
+#include "models/bert.h"
+
+namespace zoo {
+
+struct StsModelOptions {
+  std::string architecture = "cross";  // cross | bi
+  std::string head = "distribution";   // distribution | regression
+  bool bound_output = true;            // regression: min + (max-min)·sigmoid(x)
+  bool exact_match = true;             // cross: embed "this token also occurs in the other sentence"
+  double min_score = 0.0, max_score = 5.0;
+  double classifier_dropout = 0.1;
+};
+
+class StsModelImpl : public torch::nn::Module {
+ public:
+  StsModelImpl(const BertConfig& bert_config, const StsModelOptions& options);
+
+  // Cross-encoder: ids/mask/types [B, T] of the joined pair, `match` [B, T] 0/1 (may be
+  // undefined). Returns the head's raw output: [B] (regression) or [B, K] (distribution logits).
+  torch::Tensor forward_cross(const torch::Tensor& ids, const torch::Tensor& mask,
+                              const torch::Tensor& types, const torch::Tensor& match);
+  // Bi-encoder: each sentence on its own.
+  torch::Tensor forward_bi(const torch::Tensor& ids_a, const torch::Tensor& mask_a,
+                           const torch::Tensor& ids_b, const torch::Tensor& mask_b);
+  // The head's raw output -> predicted score [B] in [min, max] (unbounded regression aside).
+  torch::Tensor score(const torch::Tensor& raw) const;
+  int64_t num_classes() const;
+
+  StsModelOptions options;
+  BertModel bert{nullptr};
+  torch::nn::Embedding match_embedding{nullptr};
+  torch::nn::Sequential pair_mlp{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Linear out{nullptr};
+};
+TORCH_MODULE(StsModel);
+
+// Mean of hidden states over real tokens: [B, T, H], mask [B, T] -> [B, H].
+torch::Tensor masked_mean(const torch::Tensor& hidden, const torch::Tensor& mask);
+
+}  // namespace zoo

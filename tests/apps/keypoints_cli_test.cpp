@@ -1,0 +1,113 @@
+// `train_keypoints` / `zoo` end to end on synthetic hands: train a few steps, eval (val and train
+// splits, pictures), export (TorchScript loadable from Python), predict on an image file.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+
+#include "data/hand_synth.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+Outcome run(const std::string& args) {
+  const std::string cmd = std::string(ZOO_BIN_DIR) + "/" + args + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  Outcome out{-1, ""};
+  std::array<char, 4096> buf{};
+  while (pipe && std::fgets(buf.data(), buf.size(), pipe)) out.output += buf.data();
+  const int raw = pipe ? ::pclose(pipe) : -1;
+  out.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return out;
+}
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / ("zoo_kp_cli_" + name + "_" + std::to_string(::getpid()))).string();
+}
+
+const std::string kTiny =
+    " --set model.base_width=8 --set data.image_size=64 --set data.synthetic_train_size=64"
+    " --set data.synthetic_val_size=8 --set eval.mean_pose_samples=16 --set eval.train_samples=8"
+    " --set eval.batch_size=8 --set train.batch_size=4 --set train.threads=1 --set data.workers=1"
+    " --set schedule.warmup_steps=1";
+
+TEST(KeypointsCli, RejectedConfigNamesTheKeyAndLeavesNoRun) {
+  const std::string dir = temp_path("never");
+  auto r = run("train_keypoints --set model.coord_dims=5 --out " + dir);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("model.coord_dims must be 2 or 3"), std::string::npos) << r.output;
+  r = run("train_keypoints --set 'data.train_file=\"/nonexistent/annotations.json\"' --out " + dir);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("data.train_file names a file or directory that does not exist"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir));
+  r = run("zoo tasks");
+  EXPECT_NE(r.output.find("keypoints"), std::string::npos);
+  r = run("zoo tasks keypoints");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("\"val_from_index\""), std::string::npos);
+}
+
+TEST(KeypointsCli, TrainEvalExportPredictOnSyntheticHands) {
+  const std::string dir = temp_path("run");
+  fs::remove_all(dir);
+  auto r = run("train_keypoints" + kTiny + " --set train.max_steps=3 --set train.eval_every_steps=3 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("mpjpe_mm"), std::string::npos) << r.output;
+  for (const char* f : {"checkpoints/best.pt", "checkpoints/last.pt", "config.json", "metrics.jsonl",
+                        "plots/examples_val.png", "plots/pck_val.png", "plots/loss.png"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+
+  r = run("zoo eval --run " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* m : {"mpjpe_mm", "pa_mpjpe_mm", "pck_auc", "epe_2d_px", "mean_pose_mpjpe_mm"})
+    EXPECT_NE(r.output.find(m), std::string::npos) << m << "\n" << r.output;
+  EXPECT_TRUE(fs::exists(dir + "/eval_val.json"));
+  r = run("zoo eval --run " + dir + " --split train");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir + "/plots/examples_train.png"));
+  r = run("zoo eval --run " + dir + " --split test");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("split 'test' does not exist"), std::string::npos) << r.output;
+
+  r = run("zoo export --run " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* f : {"model.pt", "weights.pt", "meta.json"}) EXPECT_TRUE(fs::exists(dir + "/export/" + f)) << f;
+
+  const std::string image = temp_path("hand") + ".png";
+  ASSERT_TRUE(cv::imwrite(image, zoo::synthetic_hand(12345, 128).image));
+  r = run("zoo predict --run " + dir + " " + image);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string drawn = dir + "/predictions/" + fs::path(image).stem().string() + "_pred.png";
+  EXPECT_NE(r.output.find(drawn), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("little_tip"), std::string::npos) << r.output;
+  EXPECT_FALSE(cv::imread(drawn).empty());
+  r = run("zoo predict --run " + dir + " /nonexistent/hand.jpg");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, "zoo: error: /nonexistent/hand.jpg: no such image file\n");
+
+  // The exported TorchScript runs in Python without this project.
+  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0) {
+    const std::string cmd = "/usr/bin/python3 -c \"import torch; m = torch.jit.load('" + dir +
+                            "/export/model.pt'); y = m(torch.zeros(2, 3, 64, 64)); "
+                            "assert tuple(y.shape) == (2, 21, 3) and bool(torch.isfinite(y).all()), y.shape\" 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+  }
+  fs::remove(image);
+  fs::remove_all(dir);
+}
+
+}  // namespace

@@ -1,0 +1,106 @@
+// The sts task: both architectures and heads train, overfit a few pairs, and export a
+// TorchScript module that scores exactly like the C++ model.
+#include <gtest/gtest.h>
+
+#include <torch/script.h>
+
+#include <filesystem>
+
+#include "train/tasks/sts_task.h"
+#include "train/trainer.h"
+
+namespace zoo {
+namespace {
+
+namespace fs = std::filesystem;
+
+Config tiny_config(const std::string& architecture, const std::string& head) {
+  Config c(sts_task_defaults());
+  for (const char* s : {"model.hidden_size=32", "model.num_layers=1", "model.num_heads=2",
+                        "model.intermediate_size=64", "model.hidden_dropout=0", "model.attention_dropout=0",
+                        "model.classifier_dropout=0", "data.synthetic_pairs=64", "data.max_seq_len=32",
+                        "data.vocab_size=200", "train.batch_size=8", "eval.batch_size=16"})
+    c.set(s);
+  c.set("model.architecture=" + architecture);
+  c.set("model.head=" + head);
+  return c;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / ("zoo_sts_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+class StsTaskTest : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(StsTaskTest, OverfitsAFixedBatch) {
+  const auto [architecture, head] = GetParam();
+  auto task = make_sts_task(tiny_config(architecture, head), fresh_dir("fit_" + architecture + head));
+  const Batch batch = task->train_batch(0);
+  OptimOptions o;
+  o.lr = 3e-3;
+  auto optimizer = make_optimizer(o, task->model());
+  task->model().train();
+  const double first = task->training_step(batch).terms.begin()->second.item<double>();
+  double last = first;
+  for (int i = 0; i < 80; ++i) {
+    optimizer->zero_grad();
+    auto loss = task->training_step(batch).terms.begin()->second;
+    loss.backward();
+    optimizer->step();
+    last = loss.item<double>();
+  }
+  EXPECT_LT(last, 0.2 * first) << architecture << "/" << head << ": " << first << " -> " << last;
+}
+
+TEST_P(StsTaskTest, TorchScriptExportScoresLikeTheModel) {
+  const auto [architecture, head] = GetParam();
+  const std::string dir = fresh_dir("export_" + architecture + head);
+  auto task = make_sts_task(tiny_config(architecture, head), dir);
+  task->model().eval();
+  task->export_model(dir + "/export");
+  const Batch batch = task->eval_batches("val").front();
+  torch::NoGradGuard no_grad;
+  const auto expected = task->predict(batch).at("score");
+  EXPECT_TRUE((expected >= 0).all().item<bool>() && (expected <= 5).all().item<bool>());
+  auto module = torch::jit::load(dir + "/export/model.pt");
+  std::vector<torch::jit::IValue> inputs;
+  if (architecture == "cross")
+    inputs = {batch.at("input_ids"), batch.at("attention_mask"), batch.at("token_type_ids"), batch.at("match")};
+  else
+    inputs = {batch.at("ids_a"), batch.at("mask_a"), batch.at("ids_b"), batch.at("mask_b")};
+  const auto scripted = module.forward(inputs).toTensor();
+  EXPECT_TRUE(torch::allclose(scripted, expected, 1e-5, 1e-5)) << (scripted - expected).abs().max();
+  for (const char* f : {"weights.pt", "vocab.txt", "meta.json"}) EXPECT_TRUE(fs::exists(dir + "/export/" + f)) << f;
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(ArchitecturesAndHeads, StsTaskTest,
+                         ::testing::Values(std::make_pair("cross", "distribution"),
+                                           std::make_pair("cross", "regression"),
+                                           std::make_pair("bi", "distribution"),
+                                           std::make_pair("bi", "regression")),
+                         [](const auto& info) { return info.param.first + "_" + info.param.second; });
+
+TEST(StsTask, ExactMatchMarksTokensSharedByBothSentences) {
+  auto task = make_sts_task(tiny_config("cross", "distribution"), fresh_dir("match"));
+  const Batch b = task->train_batch(0);
+  const auto ids = b.at("input_ids")[0], types = b.at("token_type_ids")[0], match = b.at("match")[0];
+  const auto mask = b.at("attention_mask")[0].to(torch::kBool);
+  for (int64_t i = 1; i < ids.size(0); ++i) {
+    if (!mask[i].item<bool>()) continue;
+    const auto other = ids.masked_select(mask & (types != types[i]));
+    const bool shared = (other == ids[i]).any().item<bool>() && ids[i].item<int64_t>() > 4;
+    EXPECT_EQ(match[i].item<int64_t>(), shared ? 1 : 0) << "position " << i;
+  }
+}
+
+TEST(StsTask, RejectsTrainFileWithoutValFile) {
+  Config c = tiny_config("cross", "distribution");
+  c.set("data.train_file=\"/some/train.csv\"");
+  EXPECT_THROW(make_sts_task(c, fresh_dir("nofile")), UserError);
+}
+
+}  // namespace
+}  // namespace zoo

@@ -1,0 +1,358 @@
+#include "train/tasks/sts_task.h"
+
+#include <filesystem>
+#include <iomanip>
+#include <set>
+
+#include "data/sampling.h"
+#include "data/sts_pairs.h"
+#include "data/sts_targets.h"
+#include "losses/sts_loss.h"
+#include "models/sts.h"
+#include "train/bert_io.h"
+#include "train/metrics.h"
+#include "train/tasks/bert_common.h"
+#include "train/trainer.h"
+
+namespace zoo {
+
+namespace fs = std::filesystem;
+
+Json sts_task_defaults() {
+  Json j = trainer_defaults();
+  j["task"] = "sts";
+  const StsModelOptions s;
+  j["model"] = bert_model_defaults();
+  j["model"]["architecture"] = s.architecture;
+  j["model"]["head"] = s.head;
+  j["model"]["bound_output"] = s.bound_output;
+  j["model"]["exact_match"] = s.exact_match;
+  j["model"]["classifier_dropout"] = s.classifier_dropout;
+  j["data"] = {{"train_file", ""},  // empty: the generated pair set
+               {"val_file", ""},
+               {"format", "auto"},  // stsb | csv | sick | jsonl | auto
+               {"sick_train_split", ""},
+               {"sick_val_split", ""},
+               {"min_score", 0.0},
+               {"max_score", 5.0},
+               {"synthetic_pairs", 4000},
+               {"max_seq_len", 128},
+               {"vocab_file", ""},
+               {"vocab_size", 8192},
+               {"vocab_min_frequency", 2},
+               {"lower_case", true}};
+  j["eval"] = {{"batch_size", 64}};
+  // mlm_run: an mlm run directory whose encoder (checkpoints/best.pt), vocab.txt and model
+  // dimensions start this run (pre-train, then fine-tune). hf_checkpoint: a directory with a
+  // Hugging Face-layout config.json, weights.pt and vocab.txt.
+  j["init"] = {{"mlm_run", ""}, {"hf_checkpoint", ""}};
+  j["optim"]["lr"] = 1e-4;
+  j["optim"]["weight_decay"] = 0.01;
+  j["schedule"]["name"] = "linear";
+  j["schedule"]["warmup_steps"] = 100;
+  return j;
+}
+
+namespace {
+
+class StsEvaluator : public Evaluator {
+ public:
+  void reset() override { pred_.clear(), gold_.clear(); }
+  void process(const Batch& batch, const Batch& out) override {
+    const auto p = out.at("score").to(torch::kCPU, torch::kFloat64).contiguous();
+    const auto g = batch.at("score").to(torch::kCPU, torch::kFloat64).contiguous();
+    pred_.insert(pred_.end(), p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+    gold_.insert(gold_.end(), g.data_ptr<double>(), g.data_ptr<double>() + g.numel());
+  }
+  Metrics summarize() override {
+    double se = 0;
+    for (size_t i = 0; i < pred_.size(); ++i) se += (pred_[i] - gold_[i]) * (pred_[i] - gold_[i]);
+    return {{"pearson", pearson(pred_, gold_)},
+            {"spearman", spearman(pred_, gold_)},
+            {"mse", se / std::max<size_t>(1, pred_.size())},
+            {"pairs", static_cast<double>(pred_.size())}};
+  }
+
+ private:
+  std::vector<double> pred_, gold_;
+};
+
+class StsTask : public Task {
+ public:
+  StsTask(const Config& cfg, const std::string& run_dir) : run_dir_(run_dir) {
+    const Json& d = cfg.at("data");
+    const Json& m = cfg.at("model");
+    options_.architecture = m.at("architecture").get<std::string>();
+    options_.head = m.at("head").get<std::string>();
+    options_.bound_output = m.at("bound_output").get<bool>();
+    options_.exact_match = m.at("exact_match").get<bool>();
+    options_.classifier_dropout = m.at("classifier_dropout").get<double>();
+    options_.min_score = d.at("min_score").get<double>();
+    options_.max_score = d.at("max_score").get<double>();
+    cfg.require(options_.architecture == "cross" || options_.architecture == "bi", "model.architecture",
+                "must be cross or bi");
+    cfg.require(options_.head == "distribution" || options_.head == "regression", "model.head",
+                "must be distribution or regression");
+    cfg.require(options_.max_score > options_.min_score, "data.max_score", "must exceed data.min_score");
+    cfg.require(options_.head != "distribution" ||
+                    std::floor(options_.max_score - options_.min_score) == options_.max_score - options_.min_score,
+                "data.max_score", "minus data.min_score must be a whole number for the distribution head");
+    max_seq_len_ = d.at("max_seq_len").get<int64_t>();
+    cfg.require(max_seq_len_ >= 8, "data.max_seq_len", "must be >= 8");
+    const TrainOptions train = train_options(cfg);
+    batch_size_ = train.batch_size;
+    seed_ = static_cast<uint64_t>(train.seed);
+    eval_batch_size_ = cfg.at("eval.batch_size").get<int64_t>();
+    cfg.require(eval_batch_size_ > 0, "eval.batch_size", "must be > 0");
+
+    // Pairs.
+    const std::string train_file = d.at("train_file").get<std::string>();
+    const std::string val_file = d.at("val_file").get<std::string>();
+    const std::string format = d.at("format").get<std::string>();
+    cfg.require(train_file.empty() == val_file.empty(), "data.val_file",
+                "must be given together with data.train_file");
+    if (train_file.empty()) {
+      const int64_t n = d.at("synthetic_pairs").get<int64_t>();
+      cfg.require(n >= 10, "data.synthetic_pairs", "must be >= 10");
+      train_pairs_ = synthetic_sts_pairs(n, 0);
+      val_pairs_ = synthetic_sts_pairs(std::max<int64_t>(200, n / 8), 1);  // another seed: unseen pairs
+    } else {
+      const double lo = options_.min_score, hi = options_.max_score;
+      train_pairs_ = load_sts_pairs(train_file, format, lo, hi, d.at("sick_train_split").get<std::string>());
+      val_pairs_ = load_sts_pairs(val_file, format, lo, hi, d.at("sick_val_split").get<std::string>());
+    }
+
+    // Encoder, vocabulary and initial weights.
+    TokenizerOptions tok;
+    tok.lower_case = d.at("lower_case").get<bool>();
+    const std::string mlm_run = cfg.at("init.mlm_run").get<std::string>();
+    const std::string hf_dir = cfg.at("init.hf_checkpoint").get<std::string>();
+    cfg.require(mlm_run.empty() || hf_dir.empty(), "init.mlm_run", "and init.hf_checkpoint exclude each other");
+    BertConfig bert = bert_config_from(cfg, "model");
+    if (!mlm_run.empty()) {
+      cfg.require(fs::exists(mlm_run + "/config.json"), "init.mlm_run", "is not a run directory");
+      // The architecture comes from the pre-training run; dropout stays this run's choice.
+      Config pre(read_json_file(mlm_run + "/config.json"));
+      const BertConfig p = bert_config_from(pre, "model");
+      bert.hidden_size = p.hidden_size, bert.num_layers = p.num_layers, bert.num_heads = p.num_heads;
+      bert.intermediate_size = p.intermediate_size, bert.max_position = p.max_position;
+      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(mlm_run + "/vocab.txt"), tok);
+    } else if (!hf_dir.empty()) {
+      const BertConfig p = read_hf_bert_config(hf_dir + "/config.json");
+      bert = p;
+      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(hf_dir + "/vocab.txt"), tok);
+    } else {
+      const int64_t vocab_size = d.at("vocab_size").get<int64_t>();
+      cfg.require(vocab_size >= 16, "data.vocab_size", "must be >= 16");
+      tokenizer_ = open_tokenizer(d.at("vocab_file").get<std::string>(), run_dir_, vocab_size,
+                                  d.at("vocab_min_frequency").get<int64_t>(), tok, [&] {
+                                    std::vector<std::string> texts;
+                                    for (const auto& p : train_pairs_) texts.push_back(p.s1), texts.push_back(p.s2);
+                                    return texts;
+                                  });
+    }
+    cfg.require(max_seq_len_ <= bert.max_position, "data.max_seq_len", "must be <= model.max_position");
+    const Vocab& vocab = tokenizer_->vocab();
+    bert.vocab_size = vocab.size();
+    bert.pad_token_id = vocab.pad_id;
+    torch::manual_seed(seed_);
+    model_ = StsModel(bert, options_);
+    if (!mlm_run.empty()) {
+      const std::string best = mlm_run + "/checkpoints/best.pt";
+      BertForMaskedLM pretrained(bert);
+      load_model_weights(*pretrained, fs::exists(best) ? best : mlm_run + "/checkpoints/last.pt");
+      torch::NoGradGuard no_grad;
+      auto source = pretrained->bert->named_parameters();
+      for (auto& item : model_->bert->named_parameters())
+        if (source.contains(item.key())) item.value().copy_(source[item.key()]);  // pooler: fresh init
+    } else if (!hf_dir.empty()) {
+      load_hf_bert_weights(hf_dir + "/weights.pt", *model_->bert);
+    }
+    train_encoded_ = encode_all(train_pairs_);
+    val_encoded_ = encode_all(val_pairs_);
+    sampler_ = std::make_unique<EpochSampler>(static_cast<int64_t>(train_encoded_.size()), seed_);
+  }
+
+  std::string name() const override { return "sts"; }
+  torch::nn::Module& model() override { return *model_; }
+  PrimaryMetric primary_metric() const override { return {"pearson", true}; }
+  std::unique_ptr<Evaluator> make_evaluator() override { return std::make_unique<StsEvaluator>(); }
+
+  Batch train_batch(int64_t index) override {
+    std::vector<const EncodedPair*> picked;
+    for (int64_t t = 0; t < batch_size_; ++t)
+      picked.push_back(&train_encoded_[static_cast<size_t>((*sampler_)(index * batch_size_ + t))]);
+    return collate(picked);
+  }
+
+  std::vector<Batch> eval_batches(const std::string& split) override {
+    if (split != "val") throw UserError("sts: split '" + split + "' does not exist (use val; data.val_file sets it)");
+    if (val_batches_.empty())
+      for (size_t start = 0; start < val_encoded_.size(); start += static_cast<size_t>(eval_batch_size_)) {
+        std::vector<const EncodedPair*> picked;
+        for (size_t i = start; i < std::min(val_encoded_.size(), start + static_cast<size_t>(eval_batch_size_)); ++i)
+          picked.push_back(&val_encoded_[i]);
+        val_batches_.push_back(collate(picked));
+      }
+    return val_batches_;
+  }
+
+  StepLosses training_step(const Batch& batch) override {
+    const torch::Tensor raw = forward(batch);
+    const torch::Tensor gold = batch.at("score");
+    const torch::Tensor loss =
+        options_.head == "regression"
+            ? sts_regression_loss(model_->score(raw), gold)
+            : sts_distribution_loss(raw, sparse_target_distribution(gold, options_.min_score, model_->num_classes()));
+    return {{{options_.head == "regression" ? "mse" : "kl", loss}}, static_cast<double>(gold.size(0))};
+  }
+
+  Batch predict(const Batch& batch) override { return {{"score", model_->score(forward(batch))}}; }
+
+  void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) override {
+    if (inputs.size() % 2 != 0)
+      throw UserError("predict: sts needs sentence pairs: an even number of inputs (A1 B1 A2 B2 ...)");
+    std::vector<EncodedPair> pairs;
+    for (size_t i = 0; i < inputs.size(); i += 2) pairs.push_back(encode({inputs[i], inputs[i + 1], 0.0}));
+    std::vector<const EncodedPair*> picked;
+    for (const auto& p : pairs) picked.push_back(&p);
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const auto device = model_->out->weight.device();
+    const auto scores = predict(to_device(collate(picked), device)).at("score").cpu();
+    for (size_t i = 0; i < pairs.size(); ++i)
+      out << std::fixed << std::setprecision(3) << scores[static_cast<int64_t>(i)].item<double>() << "\t"
+          << inputs[2 * i] << "\t" << inputs[2 * i + 1] << "\n";
+  }
+
+  void export_model(const std::string& dir) override {
+    fs::create_directories(dir);
+    model_->eval();
+    export_sts_torchscript(*model_, dir + "/model.pt");
+    std::vector<std::pair<std::string, torch::Tensor>> weights;
+    for (const auto& item : model_->named_parameters()) weights.emplace_back(item.key(), item.value());
+    write_torch_tensor_dict(dir + "/weights.pt", weights);
+    tokenizer_->vocab().save(dir + "/vocab.txt");
+    const bool cross = options_.architecture == "cross";
+    write_json_file(dir + "/meta.json",
+                    {{"task", "sts"},
+                     {"architecture", options_.architecture},
+                     {"head", options_.head},
+                     {"inputs", cross ? Json{"input_ids", "attention_mask", "token_type_ids", "match"}
+                                      : Json{"ids_a", "mask_a", "ids_b", "mask_b"}},
+                     {"input_dtype", "int64"},
+                     {"layout", cross ? "[CLS] a [SEP] b [SEP]; token types 0 then 1; match = token also in the "
+                                        "other sentence (specials 0)"
+                                      : "[CLS] sentence [SEP] each"},
+                     {"outputs", {"score"}},
+                     {"score_range", {options_.min_score, options_.max_score}},
+                     {"vocab", "vocab.txt"},
+                     {"lower_case", tokenizer_->options().lower_case},
+                     {"max_seq_len", max_seq_len_}});
+  }
+
+ private:
+  struct EncodedPair {
+    std::vector<int64_t> a, b;  // wordpiece ids without specials, truncated
+    double score;
+  };
+
+  EncodedPair encode(const SentencePair& p) const {
+    EncodedPair e{tokenizer_->encode(p.s1), tokenizer_->encode(p.s2), p.score};
+    // Longest-first truncation so that [CLS] a [SEP] b [SEP] fits (and each alone fits).
+    while (static_cast<int64_t>(e.a.size() + e.b.size()) + 3 > max_seq_len_)
+      (e.a.size() >= e.b.size() ? e.a : e.b).pop_back();
+    return e;
+  }
+
+  std::vector<EncodedPair> encode_all(const std::vector<SentencePair>& pairs) const {
+    std::vector<EncodedPair> out;
+    out.reserve(pairs.size());
+    for (const auto& p : pairs) out.push_back(encode(p));
+    return out;
+  }
+
+  // Cross: ids/mask/types/match of [CLS] a [SEP] b [SEP]; bi: each sentence as [CLS] s [SEP].
+  // Both padded to the longest in the batch.
+  Batch collate(const std::vector<const EncodedPair*>& pairs) const {
+    const Vocab& v = tokenizer_->vocab();
+    const auto n = static_cast<int64_t>(pairs.size());
+    torch::Tensor score = torch::empty({n}, torch::kFloat32);
+    for (int64_t i = 0; i < n; ++i) score[i] = pairs[static_cast<size_t>(i)]->score;
+    auto padded = [&](const std::vector<std::vector<int64_t>>& rows, torch::Tensor& mask) {
+      size_t len = 0;
+      for (const auto& r : rows) len = std::max(len, r.size());
+      torch::Tensor ids = torch::full({n, static_cast<int64_t>(len)}, v.pad_id, torch::kInt64);
+      mask = torch::zeros_like(ids);
+      for (int64_t i = 0; i < n; ++i) {
+        const auto& r = rows[static_cast<size_t>(i)];
+        ids[i].narrow(0, 0, static_cast<int64_t>(r.size())).copy_(torch::tensor(r));
+        mask[i].narrow(0, 0, static_cast<int64_t>(r.size())).fill_(1);
+      }
+      return ids;
+    };
+    auto wrap = [&](const std::vector<int64_t>& s) {
+      std::vector<int64_t> r{v.cls_id};
+      r.insert(r.end(), s.begin(), s.end());
+      r.push_back(v.sep_id);
+      return r;
+    };
+    Batch batch{{"score", score}};
+    if (options_.architecture == "bi") {
+      std::vector<std::vector<int64_t>> a, b;
+      for (const auto* p : pairs) a.push_back(wrap(p->a)), b.push_back(wrap(p->b));
+      torch::Tensor mask_a, mask_b;
+      batch["ids_a"] = padded(a, mask_a);
+      batch["ids_b"] = padded(b, mask_b);
+      batch["mask_a"] = mask_a;
+      batch["mask_b"] = mask_b;
+      return batch;
+    }
+    std::vector<std::vector<int64_t>> joined, types, match;
+    for (const auto* p : pairs) {
+      std::vector<int64_t> j = wrap(p->a);
+      j.insert(j.end(), p->b.begin(), p->b.end());
+      j.push_back(v.sep_id);
+      std::vector<int64_t> t(j.size(), 0);
+      std::fill(t.begin() + static_cast<std::ptrdiff_t>(p->a.size() + 2), t.end(), 1);
+      // Exact match: a token that also occurs in the other sentence (specials never match).
+      const std::set<int64_t> in_a(p->a.begin(), p->a.end()), in_b(p->b.begin(), p->b.end());
+      std::vector<int64_t> mt(j.size(), 0);
+      for (size_t i = 0; i < j.size(); ++i) {
+        if (v.is_special(j[i])) continue;
+        mt[i] = i < p->a.size() + 2 ? in_b.count(j[i]) : in_a.count(j[i]);
+      }
+      joined.push_back(std::move(j)), types.push_back(std::move(t)), match.push_back(std::move(mt));
+    }
+    torch::Tensor mask, unused;
+    batch["input_ids"] = padded(joined, mask);
+    batch["attention_mask"] = mask;
+    batch["token_type_ids"] = padded(types, unused).clamp_min(0);
+    batch["match"] = padded(match, unused).clamp_min(0);
+    return batch;
+  }
+
+  torch::Tensor forward(const Batch& b) {
+    if (options_.architecture == "bi") return model_->forward_bi(b.at("ids_a"), b.at("mask_a"), b.at("ids_b"), b.at("mask_b"));
+    return model_->forward_cross(b.at("input_ids"), b.at("attention_mask"), b.at("token_type_ids"), b.at("match"));
+  }
+
+  std::string run_dir_;
+  StsModelOptions options_;
+  int64_t max_seq_len_ = 128, batch_size_ = 32, eval_batch_size_ = 64;
+  uint64_t seed_ = 0;
+  std::vector<SentencePair> train_pairs_, val_pairs_;
+  std::vector<EncodedPair> train_encoded_, val_encoded_;
+  std::unique_ptr<WordPieceTokenizer> tokenizer_;
+  StsModel model_{nullptr};
+  std::unique_ptr<EpochSampler> sampler_;
+  std::vector<Batch> val_batches_;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> make_sts_task(const Config& cfg, const std::string& run_dir) {
+  return std::make_unique<StsTask>(cfg, run_dir);
+}
+
+}  // namespace zoo
