@@ -2,6 +2,8 @@
 // splits, pictures), export (TorchScript loadable from Python), predict on an image file.
 #include <gtest/gtest.h>
 
+#include "tests/apps/run_binary.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,21 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int status;
-  std::string output;  // stdout and stderr together
-};
-
-Outcome run(const std::string& args) {
-  const std::string cmd = std::string(ZOO_BIN_DIR) + "/" + args + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  Outcome out{-1, ""};
-  std::array<char, 4096> buf{};
-  while (pipe && std::fgets(buf.data(), buf.size(), pipe)) out.output += buf.data();
-  const int raw = pipe ? ::pclose(pipe) : -1;
-  out.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return out;
-}
+zoo::testing::Outcome run(const std::string& args) { return zoo::testing::run_binary(args); }
 
 std::string temp_path(const std::string& name) {
   return (fs::temp_directory_path() / ("zoo_kp_cli_" + name + "_" + std::to_string(::getpid()))).string();
