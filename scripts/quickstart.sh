@@ -8,7 +8,7 @@ scripts/build.sh
 bin=build/bin
 runs=${ZOO_QUICKSTART_DIR:-runs/quickstart}
 summary=()
-for task in mlm sts; do
+for task in mlm sts keypoints; do
   out="$runs/$task"
   rm -rf "$out"
   echo "== $task: train on generated data ($(basename apps/configs/${task}_demo.json))"
@@ -23,3 +23,5 @@ echo
 echo "run directories: $runs/<task> (config.json, metrics.jsonl, checkpoints/, plots/, export/)"
 echo "try: $bin/zoo predict --run $runs/mlm \"anna lives in [MASK] , a city in france .\""
 echo "     $bin/zoo predict --run $runs/sts \"a man is playing a guitar .\" \"a man plays the guitar .\""
+echo "     $bin/zoo predict --run $runs/keypoints HAND_IMAGE.jpg   (draws the skeleton into $runs/keypoints/predictions/;"
+echo "     the demo model knows only generated hands: see $runs/keypoints/plots/examples_val.png)"

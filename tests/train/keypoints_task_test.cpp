@@ -137,6 +137,17 @@ TEST_F(KeypointsTaskTest, RealFramesSplitIntoContiguousBlocks) {
   for (const Batch& v : task->eval_batches("val")) val += v.at("image").size(0);
   EXPECT_EQ(val, 80);
   EXPECT_NE(expect_user_error({file, "data.val_from_index=480"}).find("has 480 samples"), std::string::npos);
+  // Generated hands mixed into the 400 training frames: sampled, but not in the "train" split.
+  task = make_keypoints_task(tiny_config({file, "data.val_from_index=400", "data.synthetic_mix_size=400",
+                                          "eval.train_samples=1000", "train.batch_size=64"}),
+                             "");
+  const Batch mixed = task->train_batch(0);
+  EXPECT_GT(mixed.at("index").max().item<int64_t>(), 399);
+  EXPECT_LT(mixed.at("index").min().item<int64_t>(), 400);
+  train = 0;
+  for (const Batch& t : task->eval_batches("train")) train += t.at("image").size(0);
+  EXPECT_EQ(train, 400);
+  EXPECT_NE(expect_user_error({"data.synthetic_mix_size=10"}).find("needs data.train_file"), std::string::npos);
 }
 
 TEST_F(KeypointsTaskTest, RotationAugmentationKeepsThe3DLabelsExact) {

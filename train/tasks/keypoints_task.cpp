@@ -52,6 +52,8 @@ Json keypoints_task_defaults() {
       {"synthetic_train_size", 20000},  // distinct generated hands (seeds) in the training set
       {"synthetic_val_size", 256},
       {"synthetic_seed", 0},  // identity of the generated sets; the val set never overlaps
+      {"synthetic_mix_size", 0},  // > 0 (with train_file): that many generated hands join the file's
+                                  // training records (a regulariser for small real data sets)
       {"workers", 2},         // loader threads (0 = on the training thread)
       {"skip_bad_images", true},
       {"augment",
@@ -181,6 +183,9 @@ void write_png(const std::string& path, const cv::Mat& img) {
   cv::imencode(".png", img, png);
   atomic_write(path, [&](const ByteSink& sink) { sink(png.data(), png.size()); });
 }
+
+// The float constants as the decimals they were written as (0.485, not 0.48500001430511475).
+double decimal(float v) { return std::round(static_cast<double>(v) * 1e6) / 1e6; }
 
 std::vector<cv::Point2d> points_of(const torch::Tensor& t) {  // [21, 2] -> points
   const auto c = t.to(torch::kCPU, torch::kDouble).contiguous();
@@ -394,6 +399,10 @@ class KeypointsTask : public Task {
     const uint64_t synth_seed = d.at("synthetic_seed").get<uint64_t>();
     cfg.require(synth_train > 0, "data.synthetic_train_size", "must be > 0");
     cfg.require(synth_val > 0, "data.synthetic_val_size", "must be > 0");
+    const int64_t synth_mix = d.at("synthetic_mix_size").get<int64_t>();
+    cfg.require(synth_mix >= 0, "data.synthetic_mix_size", "must be >= 0");
+    cfg.require(synth_mix == 0 || !train_file.empty(), "data.synthetic_mix_size",
+                "needs data.train_file (generated hands mixed into a data set on disk)");
     const auto load = [&](const std::string& key, const std::string& path) {
       cfg.require(fs::exists(path), key, "names a file or directory that does not exist: " + path);
       try {
@@ -423,6 +432,15 @@ class KeypointsTask : public Task {
     }
     train_source_ = train_records.empty() ? synthetic_source(synth_train, synth_seed, image_size_)
                                           : records_source(std::move(train_records));
+    // Statistics (mean pose) and the "train" split describe the data set proper, without the mix.
+    stats_source_ = train_source_;
+    if (synth_mix > 0) {
+      // Records first, then the generated hands; the epoch permutation interleaves them.
+      const HandSource file = train_source_, synth = synthetic_source(synth_mix, synth_seed, image_size_);
+      train_source_ = {file.size + synth_mix, [file, synth](int64_t i) {
+                         return i < file.size ? file.get(i) : synth.get(i - file.size);
+                       }};
+    }
     // The generated val set: hands of another seed stream than the training set's.
     val_source_ = val_records.empty()
                       ? synthetic_source(synth_val, mix_seed(synth_seed, 0x76616C5F68616E64ull), image_size_)
@@ -511,8 +529,8 @@ class KeypointsTask : public Task {
     }
     if (split == "train") {  // unaugmented, every k-th training sample: how well the model fits
       if (train_eval_batches_.empty()) {
-        const int64_t n = std::min(eval_train_samples_, train_source_.size);
-        train_eval_batches_ = fixed_batches(spaced_source(train_source_, n), n, eval_batch_size_, image_size_,
+        const int64_t n = std::min(eval_train_samples_, stats_source_.size);
+        train_eval_batches_ = fixed_batches(spaced_source(stats_source_, n), n, eval_batch_size_, image_size_,
                                             workers_, skip_bad_images_);
       }
       return train_eval_batches_;
@@ -630,8 +648,8 @@ class KeypointsTask : public Task {
            {"dtype", "float32"},
            {"layout", "NCHW, RGB"},
            {"normalisation", "(pixel / 255 - mean) / std per channel"},
-           {"mean", {kImageNetMean[0], kImageNetMean[1], kImageNetMean[2]}},
-           {"std", {kImageNetStd[0], kImageNetStd[1], kImageNetStd[2]}},
+           {"mean", {decimal(kImageNetMean[0]), decimal(kImageNetMean[1]), decimal(kImageNetMean[2])}},
+           {"std", {decimal(kImageNetStd[0]), decimal(kImageNetStd[1]), decimal(kImageNetStd[2])}},
            {"image_size", image_size_},
            {"preprocessing", "a square crop around the hand resized to image_size x image_size, like the "
                              "training images (cv::resize, INTER_AREA when shrinking)"}}},
@@ -670,12 +688,12 @@ class KeypointsTask : public Task {
       }
       if (stats_) return *stats_;
     }
-    const int64_t n = std::min(mean_pose_samples_, train_source_.size);
+    const int64_t n = std::min(mean_pose_samples_, stats_source_.size);
     PoseStats s;
     torch::Tensor xyz_sum = torch::zeros({kHandJoints, 3}, torch::kDouble);
     torch::Tensor uv_sum = torch::zeros({kHandJoints, 2}, torch::kDouble);
     double scale = 0, focal = 0, extent = 0;
-    for (const Batch& b : fixed_batches(spaced_source(train_source_, n), n, eval_batch_size_, image_size_, workers_,
+    for (const Batch& b : fixed_batches(spaced_source(stats_source_, n), n, eval_batch_size_, image_size_, workers_,
                                         skip_bad_images_)) {
       xyz_sum += b.at(kXyz).to(torch::kDouble).sum(0);
       uv_sum += b.at(kUv).to(torch::kDouble).sum(0);
@@ -810,7 +828,7 @@ class KeypointsTask : public Task {
   int image_size_ = 128, workers_ = 2;
   bool skip_bad_images_ = true, augment_ = true, pictures_ = true;
   AugmentOptions aug_;
-  HandSource train_source_, val_source_;
+  HandSource train_source_, val_source_, stats_source_;
   KeypointLossOptions loss_;
   int64_t batch_size_ = 32, eval_batch_size_ = 64, mean_pose_samples_ = 512, eval_train_samples_ = 256;
   uint64_t seed_ = 0;
