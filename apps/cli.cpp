@@ -189,14 +189,7 @@ int cmd_eval(int argc, char** argv) {
   if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
   torch::Device device = torch::kCPU;
   auto task = open_run(run_dir, sets, &device);
-  torch::NoGradGuard no_grad;
-  auto evaluator = task->make_evaluator();
-  evaluator->reset();
-  for (const Batch& b : task->eval_batches(split)) {
-    const Batch on_device = to_device(b, device);
-    evaluator->process(on_device, task->predict(on_device));
-  }
-  const Metrics m = evaluator->summarize();
+  const Metrics m = evaluate_task(*task, split, device);
   write_json_file(run_dir + "/eval_" + split + ".json", Json(m));
   std::cout << "eval (" << split << "):\n";
   print_metrics(m);

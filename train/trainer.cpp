@@ -209,19 +209,22 @@ void Trainer::load_checkpoint(const std::string& path) {
   task_.model().to(device_);
 }
 
-Metrics Trainer::evaluate(const std::string& split) {
-  torch::nn::Module& model = task_.model();
+Metrics evaluate_task(Task& task, const std::string& split, const torch::Device& device) {
+  torch::nn::Module& model = task.model();
+  const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
-  auto evaluator = task_.make_evaluator();
+  auto evaluator = task.make_evaluator();
   evaluator->reset();
-  for (const Batch& batch : task_.eval_batches(split)) {
-    const Batch on_device = to_device(batch, device_);
-    evaluator->process(on_device, task_.predict(on_device));
+  for (const Batch& batch : task.eval_batches(split)) {
+    const Batch on_device = to_device(batch, device);
+    evaluator->process(on_device, task.predict(on_device));
   }
-  model.train();
+  model.train(was_training);
   return evaluator->summarize();
 }
+
+Metrics Trainer::evaluate(const std::string& split) { return evaluate_task(task_, split, device_); }
 
 bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
   torch::manual_seed(step_seed(opt_.seed, step_));

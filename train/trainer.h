@@ -76,6 +76,9 @@ class Trainer {
   double last_grad_norm_ = 0.0;
 };
 
+// Evaluates the task's model on a held-out split (eval mode, no gradients), restoring train mode.
+Metrics evaluate_task(Task& task, const std::string& split, const torch::Device& device);
+
 // Saves/loads a model's parameters and buffers (best.pt and last.pt both hold them).
 void load_model_weights(torch::nn::Module& model, const std::string& path);
 
