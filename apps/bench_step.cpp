@@ -1,16 +1,30 @@
 // bench_step: times our training step at exactly the configuration of a Python twin in
 // ../shared/bench/peers/, on batches generated the same way (not timed), and prints one line
 // "RESULT {json}" like the twins do. scripts/bench.sh runs both, alternating, and prints ratios.
-//   bench_step --task mlm [--threads 2] [--warmup 3] [--steps 10]
+//   bench_step --task mlm|sts|keypoints|heatmap|rpn|rpn_eval|matmul [--threads 2] [--warmup 3] [--steps 10]
+// Timed step = forward + loss + backward + optimizer step + zero_grad, as in the twins. FLOP
+// counts are not repeated here: bench.sh takes the twin's gflop_per_step (same model, same
+// shapes) and divides it by our step time.
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "losses/keypoint_loss.h"
 #include "losses/masked_lm_loss.h"
+#include "losses/rpn_loss.h"
+#include "losses/sts_loss.h"
 #include "models/bert.h"
+#include "models/detection/rpn.h"
+#include "models/heatmap_net.h"
+#include "models/keypoint_regressor.h"
+#include "models/soft_argmax.h"
+#include "models/sts.h"
 #include "train/optim.h"
 
 namespace {
@@ -21,22 +35,46 @@ double peak_rss_mb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
+// Median as Python's statistics.median takes it (mean of the middle two for an even count).
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::unique_ptr<torch::optim::Optimizer> optimizer_for(torch::nn::Module& model, const std::string& name, double lr,
+                                                       double weight_decay) {
+  zoo::OptimOptions o;
+  o.name = name;
+  o.lr = lr;
+  o.weight_decay = weight_decay;
+  return zoo::make_optimizer(o, model);
+}
+
+// What main() needs of a benchmark: one training step on pre-made batch i, and what a step
+// consumes (for tokens/s or images/s).
+struct Bench {
+  virtual ~Bench() = default;
+  virtual void step(int i) = 0;
+  virtual double items_per_step() const = 0;
+  virtual const char* items() const = 0;  // "tokens" | "images"
+};
+
 // bench_bert.py --task mlm: vocab 8192, hidden 256, 4 layers, 4 heads, FFN 1024, seq 128,
 // batch 32, dropout 0.1, 15 % masked (80/10/10), AdamW(lr 1e-4, wd 0.01). Our step runs the
-// decoder only at the masked positions, as training in this project does.
-struct MlmBench {
+// decoder only at the masked positions, as training in this project does (the twin's
+// --mlm-gather variant does the same work).
+struct MlmBench : Bench {
   static constexpr int64_t V = 8192, B = 32, S = 128, CLS = 1, SEP = 2, MASK = 3;
-  zoo::BertForMaskedLM model{nullptr};
-  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  zoo::BertForMaskedLM model{zoo::BertConfig{}};
+  std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(*model, "adamw", 1e-4, 0.01);
   std::vector<std::array<torch::Tensor, 4>> batches;  // ids, mask, types, labels
 
   MlmBench() {
-    zoo::BertConfig c;
-    model = zoo::BertForMaskedLM(c);
-    zoo::OptimOptions o;
-    o.lr = 1e-4;
-    o.weight_decay = 0.01;
-    optimizer = zoo::make_optimizer(o, *model);
     auto g = at::detail::createCPUGenerator(1234);
     for (int i = 0; i < 4; ++i) {
       auto ids = torch::randint(5, V, {B, S}, g, torch::kInt64);
@@ -55,8 +93,9 @@ struct MlmBench {
     }
     model->train();
   }
-  double tokens_per_step() const { return static_cast<double>(B * S); }
-  void step(int i) {
+  double items_per_step() const override { return static_cast<double>(B * S); }
+  const char* items() const override { return "tokens"; }
+  void step(int i) override {
     const auto& b = batches[static_cast<size_t>(i) % batches.size()];
     const auto labels = b[3].reshape({-1});
     const auto positions = (labels != -100).nonzero().squeeze(1);
@@ -67,13 +106,210 @@ struct MlmBench {
   }
 };
 
+// bench_bert.py --task sts: the same encoder, seq 64, batch 32, pairs [CLS] a [SEP] b [SEP] of
+// random total length 16..64 padded to 64 (attention mask), token types 0/1, pooler -> dropout ->
+// Linear(256, 1), MSE against targets in [0, 1], AdamW(lr 2e-5, wd 0.01). Ours: the
+// cross-encoder with the regression head, unbounded (the twin has no sigmoid) and without the
+// exact-match embedding (the twin has none).
+struct StsBench : Bench {
+  static constexpr int64_t V = 8192, B = 32, S = 64, CLS = 1, SEP = 2;
+  zoo::StsModel model{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::vector<std::array<torch::Tensor, 4>> batches;  // ids, mask, types, target
+
+  StsBench() {
+    zoo::StsModelOptions o;
+    o.architecture = "cross";
+    o.head = "regression";
+    o.bound_output = false;
+    o.exact_match = false;
+    model = zoo::StsModel(zoo::BertConfig{}, o);
+    optimizer = optimizer_for(*model, "adamw", 2e-5, 0.01);
+    auto g = at::detail::createCPUGenerator(1234);
+    for (int k = 0; k < 4; ++k) {
+      auto ids = torch::zeros({B, S}, torch::kInt64), types = torch::zeros({B, S}, torch::kInt64),
+           mask = torch::zeros({B, S}, torch::kInt64);
+      for (int64_t i = 0; i < B; ++i) {
+        const int64_t n = torch::randint(16, S + 1, {1}, g, torch::kInt64).item<int64_t>();
+        const int64_t la = (n - 3) / 2, lb = n - 3 - la;
+        auto row = ids[i];
+        row[0] = CLS;
+        row.slice(0, 1, 1 + la).copy_(torch::randint(5, V, {la}, g, torch::kInt64));
+        row[1 + la] = SEP;
+        row.slice(0, la + 2, n - 1).copy_(torch::randint(5, V, {lb}, g, torch::kInt64));
+        row[n - 1] = SEP;
+        mask[i].slice(0, 0, n).fill_(1);
+        types[i].slice(0, la + 2, n).fill_(1);
+      }
+      batches.push_back({ids, mask, types, torch::rand({B}, g)});
+    }
+    model->train();
+  }
+  double items_per_step() const override { return static_cast<double>(B * S); }
+  const char* items() const override { return "tokens"; }
+  void step(int i) override {
+    const auto& b = batches[static_cast<size_t>(i) % batches.size()];
+    const auto raw = model->forward_cross(b[0], b[1], b[2], torch::Tensor());
+    zoo::sts_regression_loss(model->score(raw), b[3]).backward();
+    optimizer->step();
+    model->zero_grad(/*set_to_none=*/true);
+  }
+};
+
+// bench_keypoint_resnet.py: torchvision resnet18(num_classes=63) = our KeypointRegressor with
+// default options, 32 x 3 x 128 x 128, BN in train mode, mean per-keypoint Euclidean loss
+// (sqrt(|e|^2 + 1e-12)), Adam(lr 1e-3, no weight decay).
+struct KeypointsBench : Bench {
+  static constexpr int64_t B = 32, R = 128, K = 21;
+  zoo::KeypointRegressor model{zoo::KeypointRegressorOptions{}};
+  std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(*model, "adam", 1e-3, 0.0);
+  std::vector<std::array<torch::Tensor, 2>> batches;
+
+  KeypointsBench() {
+    auto g = at::detail::createCPUGenerator(1234);
+    for (int i = 0; i < 2; ++i) batches.push_back({torch::randn({B, 3, R, R}, g), torch::rand({B, K, 3}, g)});
+    model->train();
+  }
+  double items_per_step() const override { return static_cast<double>(B); }
+  const char* items() const override { return "images"; }
+  void step(int i) override {
+    const auto& b = batches[static_cast<size_t>(i) % batches.size()];
+    zoo::keypoint_loss(model->forward(b[0]), b[1]).backward();  // euclidean, all visible
+    optimizer->step();
+    model->zero_grad(/*set_to_none=*/true);
+  }
+};
+
+// bench_heatmap.py: HeatmapNet with default options (the twin's encoder, transposed-conv decoder
+// and 1x1 head: 21 heatmaps of 64 x 64 from 128 px), spatial soft-argmax, mean L1, Adam(lr 1e-3),
+// batch 32. The twin's coordinate grid is linspace(0, 1, 64), i.e. the align-corners grid
+// [-1, 1] mapped to [0, 1]: ours uses the align-corners grid with targets uniform in [-1, 1],
+// the same computation up to that affine map.
+struct HeatmapBench : Bench {
+  static constexpr int64_t B = 32, R = 128, K = 21;
+  zoo::HeatmapNet model{zoo::HeatmapNetOptions{}};
+  zoo::SoftArgmax2d soft_argmax{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(*model, "adam", 1e-3, 0.0);
+  std::vector<std::array<torch::Tensor, 2>> batches;
+
+  HeatmapBench() {
+    zoo::SoftArgmaxOptions o;
+    o.convention = zoo::CoordConvention::kAlignCorners;
+    soft_argmax = zoo::SoftArgmax2d(o);
+    auto g = at::detail::createCPUGenerator(1234);
+    for (int i = 0; i < 2; ++i)
+      batches.push_back({torch::randn({B, 3, R, R}, g), torch::rand({B, K, 2}, g) * 2 - 1});
+    model->train();
+  }
+  double items_per_step() const override { return static_cast<double>(B); }
+  const char* items() const override { return "images"; }
+  void step(int i) override {
+    const auto& b = batches[static_cast<size_t>(i) % batches.size()];
+    zoo::KeypointLossOptions l1;
+    l1.kind = "l1";
+    zoo::keypoint_loss(soft_argmax(model->forward(b[0])), b[1], {}, l1).backward();
+    optimizer->step();
+    model->zero_grad(/*set_to_none=*/true);
+  }
+};
+
+// bench_rpn.py: torchvision's RegionProposalNetwork with Faster R-CNN's defaults (9 anchors,
+// sizes 128/256/512 x ratios 0.5/1/2, RPNHead(256, 9), IoU 0.7/0.3, 256 sampled per image,
+// pre/post-NMS top-n 2000 train / 1000 test, NMS 0.7) on a fixed random feature map
+// [2, 256, 38, 50] of a 600 x 800 batch (17100 anchors per image), 3 random gt boxes per image.
+// "rpn" = the twin's train_step (forward, targets, loss, backward, SGD(lr 0.01, momentum 0.9)
+// step, zero_grad); "rpn_eval" = its eval_proposals (eval mode, no grad, 1000 per image).
+struct RpnBench : Bench {
+  zoo::RegionProposalNetwork rpn{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::vector<torch::Tensor> features{torch::randn({2, 256, 38, 50})};
+  std::vector<torch::Tensor> gt_boxes;
+  bool train;
+
+  explicit RpnBench(bool train_step) : train(train_step) {
+    zoo::RpnOptions o;
+    o.in_channels = 256;
+    rpn = zoo::RegionProposalNetwork(o);
+    optimizer = optimizer_for(*rpn, "sgd", 0.01, 0.0);
+    auto g = at::detail::createCPUGenerator(1234);
+    for (int i = 0; i < 2; ++i) {
+      const auto xy = torch::rand({3, 2}, g) * torch::tensor({500.0f, 300.0f});
+      const auto wh = 50 + torch::rand({3, 2}, g) * 250;
+      auto boxes = torch::cat({xy, xy + wh}, 1);
+      boxes.slice(1, 0, 4, 2).clamp_(0, 800);
+      boxes.slice(1, 1, 4, 2).clamp_(0, 600);
+      gt_boxes.push_back(boxes);
+    }
+    rpn->train(train);
+  }
+  double items_per_step() const override { return 2.0; }
+  const char* items() const override { return "images"; }
+  void step(int) override {
+    const zoo::ImageSize size = {600, 800};
+    if (!train) {
+      torch::NoGradGuard no_grad;
+      rpn->forward(size, {size, size}, features);
+      return;
+    }
+    const auto out = rpn->forward(size, {size, size}, features);
+    const auto t = rpn->training_targets(out, gt_boxes);
+    const auto l = zoo::rpn_loss(out.objectness, out.pred_deltas, t.labels, t.regression_targets,
+                                 t.sampled_positive, t.sampled_negative);
+    (l.objectness + l.box_reg).backward();
+    optimizer->step();
+    rpn->zero_grad(/*set_to_none=*/true);
+  }
+};
+
+// The machine's limit: float32 1024^3 torch::mm into a preallocated output, as bench_sgemm.py
+// times it (enough calls per repeat to last >= 0.15 s, median over `repeats`).
+void run_matmul(int threads, int repeats) {
+  constexpr int64_t n = 1024;
+  const auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  auto c = torch::empty({n, n});
+  const auto call = [&] { torch::mm_out(c, a, b); };
+  call();
+  call();
+  int64_t calls = 1;
+  for (;; calls *= 2) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t k = 0; k < calls; ++k) call();
+    if (seconds_since(t0) >= 0.15) break;
+  }
+  std::vector<double> per_call;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t k = 0; k < calls; ++k) call();
+    per_call.push_back(seconds_since(t0) / static_cast<double>(calls));
+  }
+  const double median = median_of(per_call), flop = 2.0 * n * n * n;
+  std::cout << "RESULT {\"bench\": \"zoo_matmul\", \"shape\": \"1024x1024x1024\", \"threads\": " << threads
+            << ", \"ms\": " << median * 1e3 << ", \"gflops\": " << flop / median / 1e9
+            << ", \"gflops_best\": " << flop / *std::min_element(per_call.begin(), per_call.end()) / 1e9
+            << ", \"peak_rss_mb\": " << peak_rss_mb() << "}\n";
+}
+
+std::unique_ptr<Bench> make_bench(const std::string& task) {
+  if (task == "mlm") return std::make_unique<MlmBench>();
+  if (task == "sts") return std::make_unique<StsBench>();
+  if (task == "keypoints") return std::make_unique<KeypointsBench>();
+  if (task == "heatmap") return std::make_unique<HeatmapBench>();
+  if (task == "rpn" || task == "rpn_eval") return std::make_unique<RpnBench>(task == "rpn");
+  return nullptr;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string task = "mlm";
   int threads = 2, warmup = 3, steps = 10;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string key = argv[i], value = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    const std::string key = argv[i];
+    if (i + 1 >= argc) {
+      std::cerr << "bench_step: " << key << " needs a value\n";
+      return 1;
+    }
+    const std::string value = argv[i + 1];
     if (key == "--task") task = value;
     else if (key == "--threads") threads = std::stoi(value);
     else if (key == "--warmup") warmup = std::stoi(value);
@@ -83,25 +319,34 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if (task != "mlm") {
-    std::cerr << "bench_step: unknown task '" << task << "' (mlm)\n";
+  if (steps < 1 || warmup < 0 || threads < 1) {
+    std::cerr << "bench_step: need --steps >= 1, --warmup >= 0, --threads >= 1\n";
     return 1;
   }
   torch::manual_seed(0);
   torch::set_num_threads(threads);
-  MlmBench bench;
-  for (int i = 0; i < warmup; ++i) bench.step(i);
+  if (task == "matmul") {
+    run_matmul(threads, steps);
+    return 0;
+  }
+  const auto bench = make_bench(task);
+  if (!bench) {
+    std::cerr << "bench_step: unknown task '" << task << "' (mlm, sts, keypoints, heatmap, rpn, rpn_eval, matmul)\n";
+    return 1;
+  }
+  for (int i = 0; i < warmup; ++i) bench->step(i);
   std::vector<double> times;
   for (int i = 0; i < steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    bench.step(i);
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    bench->step(i);
+    times.push_back(seconds_since(t0));
   }
-  std::sort(times.begin(), times.end());
-  const double median = times[times.size() / 2];
-  std::cout << "RESULT {\"bench\": \"zoo_" << task << "\", \"threads\": " << threads
-            << ", \"step_ms_median\": " << median * 1e3 << ", \"step_ms_min\": " << times.front() * 1e3
-            << ", \"steps_per_s\": " << 1.0 / median << ", \"tokens_per_s\": " << bench.tokens_per_step() / median
-            << ", \"peak_rss_mb\": " << peak_rss_mb() << "}\n";
+  const double median = median_of(times);
+  const auto [fastest, slowest] = std::minmax_element(times.begin(), times.end());
+  std::cout << "RESULT {\"bench\": \"zoo_" << task << "\", \"threads\": " << threads << ", \"steps_timed\": " << steps
+            << ", \"warmup\": " << warmup << ", \"step_ms_median\": " << median * 1e3
+            << ", \"step_ms_min\": " << *fastest * 1e3 << ", \"step_ms_max\": " << *slowest * 1e3
+            << ", \"steps_per_s\": " << 1.0 / median << ", \"" << bench->items()
+            << "_per_s\": " << bench->items_per_step() / median << ", \"peak_rss_mb\": " << peak_rss_mb() << "}\n";
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "models/sts.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace zoo {
@@ -13,7 +14,9 @@ StsModelImpl::StsModelImpl(const BertConfig& c, const StsModelOptions& o) : opti
   bert = register_module("bert", BertModel(c, /*with_pooler=*/cross));
   int64_t features = c.hidden_size;
   if (cross && o.exact_match) {
-    match_embedding = register_module("match_embedding", torch::nn::Embedding(2, c.hidden_size));
+    TORCH_CHECK(o.match_idf_buckets >= 0, "STS: match_idf_buckets must be >= 0");
+    const int64_t match_classes = 1 + std::max<int64_t>(1, o.match_idf_buckets);  // class 0: no match
+    match_embedding = register_module("match_embedding", torch::nn::Embedding(match_classes, c.hidden_size));
     init_bert_weights(*match_embedding, c);
   }
   if (!cross) {

@@ -19,6 +19,9 @@ struct StsModelOptions {
   std::string head = "distribution";   // distribution | regression
   bool bound_output = true;            // regression: min + (max-min)·sigmoid(x)
   bool exact_match = true;             // cross: embed "this token also occurs in the other sentence"
+  // cross with exact_match: > 0 splits "occurs in the other sentence" into that many classes by
+  // the token's IDF (a shared rare word says more than a shared "the"); 0 = one class.
+  int64_t match_idf_buckets = 0;
   double min_score = 0.0, max_score = 5.0;
   double classifier_dropout = 0.1;
 };
@@ -27,8 +30,9 @@ class StsModelImpl : public torch::nn::Module {
  public:
   StsModelImpl(const BertConfig& bert_config, const StsModelOptions& options);
 
-  // Cross-encoder: ids/mask/types [B, T] of the joined pair, `match` [B, T] 0/1 (may be
-  // undefined). Returns the head's raw output: [B] (regression) or [B, K] (distribution logits).
+  // Cross-encoder: ids/mask/types [B, T] of the joined pair, `match` [B, T] (0 = no match, else 1,
+  // or 1 + IDF bucket; may be undefined). Returns the head's raw output: [B] (regression) or
+  // [B, K] (distribution logits).
   torch::Tensor forward_cross(const torch::Tensor& ids, const torch::Tensor& mask,
                               const torch::Tensor& types, const torch::Tensor& match);
   // Bi-encoder: each sentence on its own.

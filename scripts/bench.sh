@@ -1,37 +1,292 @@
 #!/usr/bin/env bash
-# Benchmark (not a test; CI does not run it): our training step against its Python twin in
-# ../shared/bench/peers/, alternating A B A B on the same machine, then median step times and
-# the ratio. BENCH_QUICK=1 runs fewer rounds. Models covered so far: mlm.
+# Benchmark (not a test; CI does not run it). In one run on this machine:
+#   1. the machine's limit: float32 1024^3 matmul GFLOP/s on the configured threads;
+#   2. per model, our training step (build/bin/bench_step) and its Python twin in
+#      ../shared/bench/peers/ at the same configuration, alternating A B A B (each run warms up
+#      first): median step times, ratio twin/ours (> 1 = we are faster), GFLOP/s (the twin's FLOP
+#      count per step over each step time) and share of the matmul limit, peak RSS of each;
+#   3. the data side on its own (bench_data, bench_tokenizer) against what training consumes;
+#   4. TorchScript inference in C++ (bench_infer) of exports made here: a one-step run of each
+#      task at the benchmarked model size, then `zoo export`.
+# Writes bench/results.json and bench/results.md (git-ignored) and prints the Markdown.
+#   BENCH_QUICK=1     fewer repetitions (the whole run in under 3 minutes on a quiet machine)
+#   BENCH_ROUNDS=N    A B rounds per model (default 3; quick 1)
+#   BENCH_THREADS=N   intra-op threads of every process (default: all cores)
+#   ZOO_PEERS=DIR     the Python twins (default ../shared/bench/peers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peers=${ZOO_PEERS:-../shared/bench/peers}
+wikitext=../shared/data/wikitext2/valid.txt
+python=/usr/bin/python3  # the twins need Debian's torch, not a python3 that may come first on PATH
 threads=${BENCH_THREADS:-$(nproc)}
-rounds=3; steps=6
-if [ "${BENCH_QUICK:-0}" = 1 ]; then rounds=1; steps=3; fi
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+  rounds=${BENCH_ROUNDS:-1}; steps=3; warmup=1; reps=3; data_args=(--batches 3 --hands 32 --pairs 5000 --detections 16)
+else
+  rounds=${BENCH_ROUNDS:-3}; steps=6; warmup=2; reps=10; data_args=()
+fi
 [ -d "$peers" ] || { echo "bench: $peers not found (set ZOO_PEERS)" >&2; exit 1; }
-scripts/build.sh --target bench_step >/dev/null
-out=$(mktemp)
-for model in mlm; do
+[ -x "$python" ] || { echo "bench: $python not found" >&2; exit 1; }
+
+echo "bench: building" >&2
+scripts/build.sh --target bench_step bench_data bench_infer bench_tokenizer zoo train_mlm train_sts train_keypoints \
+  >/dev/null
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+results=$work/results.jsonl  # one JSON object per measurement, tagged with its round
+failed=()
+
+# record ROUND CMD...: runs CMD, keeps its "RESULT {json}" lines (a bare JSON line from
+# bench_tokenizer too), tagged with the round. A failing command is reported and skipped so that
+# one broken twin does not cost the rest of the run; the exit status says so at the end.
+record() {
+  local round=$1; shift
+  local out=$work/out.txt
+  if "$@" >"$out" 2>"$work/err.txt"; then
+    "$python" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    line = line[len("RESULT "):] if line.startswith("RESULT ") else line
+    if line.startswith("{"):
+        r = json.loads(line); r["round"] = int(sys.argv[2]); print(json.dumps(r))' "$out" "$round" >>"$results"
+  else
+    echo "bench: FAILED: $*" >&2
+    tail -5 "$work/err.txt" >&2
+    failed+=("$*")
+  fi
+}
+ours() { build/bin/bench_step --threads "$threads" --steps "$steps" --warmup "$warmup" --task "$@"; }
+twin() { "$python" "$peers/$1" --threads "$threads" "${@:2}"; }
+
+echo "bench: matmul limit" >&2
+record 0 ours matmul
+[ "$quick" = 1 ] || record 0 twin bench_sgemm.py --threads "$threads" --reps 5  # cross-check: torch.mm from Python
+
+# Model name, then the twin runs of one round (each after its own warm-up).
+for model in mlm sts keypoints heatmap rpn; do
+  echo "bench: $model ($rounds rounds)" >&2
   for ((r = 0; r < rounds; r++)); do
-    build/bin/bench_step --task "$model" --threads "$threads" --steps "$steps" --warmup 2 | grep '^RESULT' >>"$out"
-    /usr/bin/python3 "$peers/bench_bert.py" --task "$model" --threads "$threads" --steps "$steps" --warmup 2 | grep '^RESULT' >>"$out"
-    /usr/bin/python3 "$peers/bench_bert.py" --task "$model" --threads "$threads" --steps "$steps" --warmup 2 --mlm-gather | grep '^RESULT' >>"$out"
+    case $model in
+      mlm)
+        record "$r" ours mlm
+        record "$r" twin bench_bert.py --task mlm --steps "$steps" --warmup "$warmup"
+        record "$r" twin bench_bert.py --task mlm --steps "$steps" --warmup "$warmup" --mlm-gather ;;
+      sts)
+        record "$r" ours sts
+        record "$r" twin bench_bert.py --task sts --steps "$steps" --warmup "$warmup" ;;
+      keypoints)
+        record "$r" ours keypoints
+        record "$r" twin bench_keypoint_resnet.py --steps "$steps" --warmup "$warmup" ;;
+      heatmap)
+        record "$r" ours heatmap
+        record "$r" twin bench_heatmap.py --steps "$steps" --warmup "$warmup" ;;
+      rpn)  # the twin times train step and eval proposals in one run, with its own repeat count
+        record "$r" ours rpn
+        record "$r" ours rpn_eval
+        record "$r" twin bench_rpn.py --warmup "$warmup" --reps "$((steps * 3))" ;;
+    esac
   done
 done
-/usr/bin/python3 - "$out" "$threads" <<'PY'
-import json, statistics, sys, platform
-rows = [json.loads(l.split(" ", 1)[1]) for l in open(sys.argv[1])]
+
+echo "bench: data side" >&2
+record 0 build/bin/bench_data --threads "$threads" "${data_args[@]}"
+if [ -f "$wikitext" ]; then
+  record 0 build/bin/bench_tokenizer --vocab-size 8192 --runs "$((reps < 5 ? reps : 5))" "$wikitext"
+else
+  echo "bench: $wikitext not found: no WordPiece number" >&2
+fi
+
+# Exports at the benchmarked sizes: one training step from the demo config with the twin's
+# model size (evaluation and plots kept minimal), then `zoo export`.
+echo "bench: exports and inference" >&2
+fast=(--set train.max_steps=1 --set train.plots=false --set train.log_every_steps=1 --set "train.threads=$threads")
+bert=(--set model.hidden_size=256 --set model.num_layers=4 --set model.num_heads=4 --set model.intermediate_size=1024)
+tasks=$(build/bin/zoo tasks | awk 'NR > 1 {print $1}')
+for task in mlm sts keypoints heatmap rpn; do
+  grep -qx "$task" <<<"$tasks" || { echo "bench: no task $task: no export" >&2; continue; }
+  case $task in
+    mlm)  # WikiText-2 gives the twin's 8192-token vocabulary; the generated corpus has ~400 tokens
+      extra=("${bert[@]}" --set data.max_seq_len=128 --set data.val_max_sequences=32)
+      [ -f "$wikitext" ] && extra+=(--set "data.text_files=[\"$wikitext\"]" --set data.vocab_size=8192) ;;
+    sts) extra=("${bert[@]}" --set data.max_seq_len=64 --set data.synthetic_pairs=400) ;;
+    keypoints)
+      extra=(--set model.base_width=64 --set data.image_size=128 --set data.synthetic_val_size=32
+             --set eval.mean_pose_samples=32 --set eval.train_samples=32 --set eval.pictures=false) ;;
+    *) extra=() ;;
+  esac
+  config=apps/configs/${task}_demo.json
+  [ -f "$config" ] || { echo "bench: $config not found: no export" >&2; continue; }
+  if build/bin/zoo train --config "$config" --out "$work/$task" "${fast[@]}" "${extra[@]}" >"$work/train.log" 2>&1 &&
+     build/bin/zoo export --run "$work/$task" >>"$work/train.log" 2>&1; then
+    record 0 build/bin/bench_infer --export "$work/$task/export" --threads "$threads" --warmup 3 --repeats "$reps"
+  else
+    echo "bench: FAILED: train/export $task" >&2
+    tail -5 "$work/train.log" >&2
+    failed+=("export $task")
+  fi
+done
+
+# Summary: bench/results.json (every measurement + the tables' numbers) and bench/results.md.
+mkdir -p bench
+BENCH_QUICK=$quick BENCH_ROUNDS=$rounds BENCH_STEPS=$steps "$python" - "$results" "$threads" <<'PY'
+import datetime, json, os, platform, statistics, subprocess, sys
+
+rows = [json.loads(l) for l in open(sys.argv[1])]
+threads = int(sys.argv[2])
 by = {}
-for r in rows: by.setdefault(r["bench"], []).append(r)
-med = {k: statistics.median(x["step_ms_median"] for x in v) for k, v in by.items()}
-rss = {k: max(x["peak_rss_mb"] for x in v) for k, v in by.items()}
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
-print(f"| workload | step (ms, median) | peak RSS (MB) | zoo speed-up |   ({cpu}, {sys.argv[2]} threads)")
-print("|---|---|---|---|")
-ours = med.get("zoo_mlm")
-for k in ["zoo_mlm", "bert_mlm", "bert_mlm_gather"]:
-    if k in med:
-        ratio = "" if k.startswith("zoo") else f"{med[k] / ours:.2f}x"
-        print(f"| {k} | {med[k]:.0f} | {rss[k]:.0f} | {ratio} |")
+for r in rows:
+    by.setdefault(r["bench"], []).append(r)
+
+def med(bench, key):
+    v = [r[key] for r in by.get(bench, []) if r.get(key) is not None]
+    return statistics.median(v) if v else None
+
+def peak(bench, key="peak_rss_mb"):
+    v = [r[key] for r in by.get(bench, []) if r.get(key) is not None]
+    return max(v) if v else None
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
+           platform.machine())
+meta = {
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    "cpu": cpu, "cores": os.cpu_count(), "threads": threads,
+    "libtorch": sh("dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null") or "unknown",
+    "openblas": sh("dpkg-query -W -f='${Version}' libopenblas0-openmp 2>/dev/null") or "unknown",
+    "git": sh("git describe --always --dirty 2>/dev/null") or "unknown",
+    "quick": os.environ.get("BENCH_QUICK") == "1",
+    "rounds": int(os.environ["BENCH_ROUNDS"]), "steps_per_run": int(os.environ["BENCH_STEPS"]),
+}
+limit = med("zoo_matmul", "gflops")
+py_mm = [x for r in by.get("sgemm", []) for x in r["results"]
+         if x["kind"] == "mm" and x["shape"] == "1024x1024x1024" and x["threads"] == threads]
+py_limit = statistics.median(x["gflops"] for x in py_mm) if py_mm else None
+
+def fmt(x, spec=".0f", none="—"):
+    return none if x is None else format(x, spec)
+
+# Model rows: (label, ours bench, ours key, twin bench, twin key, GFLOP per step of ours, of the twin).
+def gflop(bench, key):
+    return med(bench, key)
+mlm_gather_flop = gflop("bert_mlm_gather", "gflop_per_step_incl_decoder")
+model_rows = [
+    ("mlm (ours: decoder at masked positions)", "zoo_mlm", "step_ms_median", "bert_mlm", "step_ms_median",
+     mlm_gather_flop, gflop("bert_mlm", "gflop_per_step_incl_decoder")),
+    ("mlm vs twin --mlm-gather (same work)", "zoo_mlm", "step_ms_median", "bert_mlm_gather", "step_ms_median",
+     mlm_gather_flop, mlm_gather_flop),
+    ("sts cross-encoder", "zoo_sts", "step_ms_median", "bert_sts", "step_ms_median",
+     gflop("bert_sts", "gflop_per_step_incl_decoder"), gflop("bert_sts", "gflop_per_step_incl_decoder")),
+    ("keypoints ResNet-18 128 px", "zoo_keypoints", "step_ms_median", "keypoint_resnet18", "step_ms_median",
+     gflop("keypoint_resnet18", "gflop_per_step"), gflop("keypoint_resnet18", "gflop_per_step")),
+    ("heatmap + soft-argmax", "zoo_heatmap", "step_ms_median", "heatmap_softargmax", "step_ms_median",
+     gflop("heatmap_softargmax", "gflop_per_step"), gflop("heatmap_softargmax", "gflop_per_step")),
+    ("rpn train step", "zoo_rpn", "step_ms_median", "rpn", "train_step_ms", None, None),
+    ("rpn eval proposals", "zoo_rpn_eval", "step_ms_median", "rpn", "eval_proposals_ms", None, None),
+]
+models = []
+for label, ob, ok, tb, tk, of, tf in model_rows:
+    o, t = med(ob, ok), med(tb, tk)
+    if o is None and t is None:
+        continue
+    row = {"model": label, "ours": ob, "twin": tb, "ours_ms": o, "twin_ms": t,
+           "ratio_twin_over_ours": t / o if o and t else None,
+           "ours_gflops": of / o * 1e3 if of and o else None, "twin_gflops": tf / t * 1e3 if tf and t else None,
+           "ours_rss_mb": peak(ob), "twin_rss_mb": peak(tb),
+           "ours_runs": len(by.get(ob, [])), "twin_runs": len(by.get(tb, []))}
+    for side in ("ours", "twin"):
+        g = row[side + "_gflops"]
+        row[side + "_share_of_limit"] = g / limit if g and limit else None
+    models.append(row)
+
+# Data side against training's consumption (from OUR step times).
+def per_s(bench, items):
+    ms = med(bench, "step_ms_median")
+    return items / ms * 1e3 if ms else None
+kp_images = per_s("zoo_keypoints", 32)
+mlm_tokens = per_s("zoo_mlm", 32 * 128)
+sts_pairs = per_s("zoo_sts", 32)
+rpn_images = per_s("zoo_rpn", 2)
+data = []
+def data_row(label, rate, unit, need, need_label):
+    if rate is None:
+        return
+    data.append({"what": label, "rate": rate, "unit": unit, "training_needs": need, "needs": need_label,
+                 "headroom": rate / need if need else None})
+for r in rows:  # bench_tokenizer's line has no "bench" key
+    if "mb_per_s" in r:
+        data_row(f"WordPiece tokenization (1 thread, {r['vocab_size']} vocab)", r["tokens"] / r["median_s"],
+                 "tokens/s", mlm_tokens, "mlm step tokens/s")
+        data[-1]["mb_per_s"] = r["mb_per_s"]
+for r in by.get("data_hand_loader", []):
+    data_row(f"hand loader, augmented 128 px, {r['workers']} workers", r["images_per_s"], "images/s",
+             kp_images, "keypoints step images/s")
+data_row("synthetic hands (render, 128 px)", med("data_hand_synth", "samples_per_s"), "samples/s",
+         kp_images, "keypoints step images/s")
+data_row("synthetic STS pairs", med("data_sts_synth", "samples_per_s"), "pairs/s", sts_pairs, "sts step pairs/s")
+data_row("synthetic detection images (256 px)", med("data_detection_synth", "samples_per_s"), "images/s",
+         rpn_images, "rpn step images/s (no backbone)")
+
+infer = []
+for name, rs in sorted(by.items()):
+    if name.startswith("infer_"):
+        r = rs[-1]
+        infer.append({"task": name[6:], "input_shape": r["input_shape"], "params": r["params"],
+                      "vocab": r.get("vocab"), "latency_ms_b1": r["latency_ms_b1"], "batch": r["batch"],
+                      "batch_ms": r["batch_ms"], "throughput_per_s": r["throughput_per_s"],
+                      "peak_rss_mb": r["peak_rss_mb"]})
+
+def pct(x):
+    return "—" if x is None else f"{100 * x:.0f} %"
+
+md = [f"# zoo benchmark ({'quick' if meta['quick'] else 'full'})", "",
+      f"{meta['date']} · {meta['cpu']} ({meta['cores']} cores) · {threads} threads · "
+      f"LibTorch {meta['libtorch']} · OpenBLAS {meta['openblas']} · git {meta['git']} · "
+      f"{meta['rounds']} rounds × {meta['steps_per_run']} timed steps", "",
+      f"Machine limit: float32 1024³ matmul **{fmt(limit, '.1f')} GFLOP/s**"
+      + (f" (torch.mm from Python: {py_limit:.1f})" if py_limit else ""), "",
+      "| model | ours (ms/step) | twin (ms/step) | twin/ours | ours GFLOP/s (of limit) "
+      "| twin GFLOP/s (of limit) | peak RSS ours / twin (MB) |",
+      "|---|---|---|---|---|---|---|"]
+for m in models:
+    md.append(f"| {m['model']} | {fmt(m['ours_ms'])} | {fmt(m['twin_ms'])} | "
+              f"{fmt(m['ratio_twin_over_ours'], '.2f')}{'×' if m['ratio_twin_over_ours'] else ''} | "
+              f"{fmt(m['ours_gflops'], '.1f')} ({pct(m['ours_share_of_limit'])}) | "
+              f"{fmt(m['twin_gflops'], '.1f')} ({pct(m['twin_share_of_limit'])}) | "
+              f"{fmt(m['ours_rss_mb'])} / {fmt(m['twin_rss_mb'])} |")
+md += ["", "| data side | rate | training consumes | headroom |", "|---|---|---|---|"]
+for d in data:
+    need = f"{fmt(d['training_needs'], ',.0f')} ({d['needs']})"
+    extra = f" ({d['mb_per_s']:.1f} MB/s)" if "mb_per_s" in d else ""
+    md.append(f"| {d['what']} | {d['rate']:,.0f} {d['unit']}{extra} | {need} | "
+              f"{fmt(d['headroom'], '.1f')}{'×' if d['headroom'] else ''} |")
+md += ["", "| inference (TorchScript, C++) | input | params | latency, batch 1 (ms) | batch | "
+       "batch time (ms) | throughput (items/s) | peak RSS (MB) |", "|---|---|---|---|---|---|---|---|"]
+for i in infer:
+    shape = "×".join(str(d) for d in i["input_shape"]) + (f", vocab {i['vocab']}" if i.get("vocab") else "")
+    md.append(f"| {i['task']} | {shape} | {i['params'] / 1e6:.1f} M | {i['latency_ms_b1']:.1f} | {i['batch']} | "
+              f"{i['batch_ms']:.0f} | {i['throughput_per_s']:,.0f} | {i['peak_rss_mb']:.0f} |")
+md.append("")
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+write_atomic("bench/results.json", json.dumps({"meta": meta, "matmul_gflops": limit, "matmul_gflops_python": py_limit,
+                                               "models": models, "data": data, "inference": infer,
+                                               "measurements": rows}, indent=1) + "\n")
+write_atomic("bench/results.md", "\n".join(md))
+print("\n".join(md))
 PY
-rm -f "$out"
+echo "bench: wrote bench/results.json and bench/results.md" >&2
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "bench: ${#failed[@]} command(s) failed: ${failed[*]}" >&2
+  exit 1
+fi

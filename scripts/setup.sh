@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ccache make
   libtorch-dev libopencv-dev libcxxopts-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libgloo-dev libopenblas0-openmp libicu-dev
+  libgtest-dev libgmock-dev libgloo-dev libopenblas0-openmp libicu-dev libtinyxml2-dev
   python3-torch python3-torchvision
 )
 

@@ -14,6 +14,8 @@ const std::vector<TaskEntry>& task_registry() {
        sts_task_defaults, make_sts_task},
       {"keypoints", "hand keypoints: ResNet regressor, RGB image -> 21 joints in 3D (synthetic or real hands)",
        keypoints_task_defaults, make_keypoints_task},
+      {"heatmap", "hand keypoints in 2D: conv encoder + transposed-conv decoder -> heatmaps -> soft-argmax",
+       heatmap_task_defaults, make_heatmap_task},
   };
   return entries;
 }

@@ -5,7 +5,10 @@
 #include <torch/script.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
 
+#include "train/config.h"
 #include "train/tasks/sts_task.h"
 #include "train/trainer.h"
 
@@ -94,6 +97,64 @@ TEST(StsTask, ExactMatchMarksTokensSharedByBothSentences) {
     const bool shared = (other == ids[i]).any().item<bool>() && ids[i].item<int64_t>() > 4;
     EXPECT_EQ(match[i].item<int64_t>(), shared ? 1 : 0) << "position " << i;
   }
+}
+
+TEST(StsTask, IdfBucketsGiveRareSharedTokensAHigherMatchClass) {
+  Config c = tiny_config("cross", "regression");
+  c.set("model.match_idf_buckets=4");
+  auto task = make_sts_task(c, fresh_dir("idf"));
+  // Over many batches: every shared token has a class in 1..4, unshared ones 0, and the class of
+  // a token id never changes (it is a property of the token, not of the pair).
+  std::map<int64_t, int64_t> class_of;
+  std::set<int64_t> classes;
+  for (int64_t index = 0; index < 6; ++index) {
+    const Batch b = task->train_batch(index);
+    const auto ids = b.at("input_ids"), match = b.at("match");
+    for (int64_t i = 0; i < ids.numel(); ++i) {
+      const int64_t id = ids.view(-1)[i].item<int64_t>(), m = match.view(-1)[i].item<int64_t>();
+      ASSERT_GE(m, 0);
+      ASSERT_LE(m, 4);
+      if (m == 0) continue;
+      const auto [it, inserted] = class_of.emplace(id, m);
+      EXPECT_EQ(it->second, m) << "token " << id;
+      classes.insert(m);
+    }
+  }
+  EXPECT_GE(classes.size(), 2u) << "frequent and rare shared tokens fall into different buckets";
+  // The export carries the table a Python caller needs to build `match`.
+  const std::string dir = fresh_dir("idf_export");
+  auto exported = make_sts_task(c, dir);
+  exported->export_model(dir + "/export");
+  const Json meta = read_json_file(dir + "/export/meta.json");
+  EXPECT_EQ(meta.at("match_idf_buckets").get<int64_t>(), 4);
+  for (const auto& [id, m] : class_of) EXPECT_EQ(meta.at("match_class").at(static_cast<size_t>(id)).get<int64_t>(), m);
+  fs::remove_all(dir);
+}
+
+TEST(StsTask, SwapPairsExchangesTheSentencesOfAboutHalfThePairs) {
+  Config c = tiny_config("bi", "regression");
+  auto plain = make_sts_task(c, fresh_dir("noswap"));
+  c.set("data.swap_pairs=true");
+  auto swapping = make_sts_task(c, fresh_dir("swap"));
+  int swapped = 0, total = 0;
+  for (int64_t index = 0; index < 4; ++index) {
+    const Batch a = plain->train_batch(index), b = swapping->train_batch(index);
+    EXPECT_TRUE(torch::equal(a.at("score"), b.at("score")));
+    for (int64_t i = 0; i < a.at("score").size(0); ++i, ++total) {
+      const auto row = [](const Batch& x, const char* key, int64_t r) {
+        const auto ids = x.at(key)[r];
+        return ids.masked_select(ids != 0);
+      };
+      if (torch::equal(row(a, "ids_a", i), row(b, "ids_a", i))) continue;
+      EXPECT_TRUE(torch::equal(row(a, "ids_a", i), row(b, "ids_b", i)));
+      EXPECT_TRUE(torch::equal(row(a, "ids_b", i), row(b, "ids_a", i)));
+      ++swapped;
+    }
+  }
+  EXPECT_GT(swapped, total / 4);
+  EXPECT_LT(swapped, 3 * total / 4);
+  // Deterministic: the same index gives the same batch.
+  EXPECT_TRUE(torch::equal(swapping->train_batch(2).at("ids_a"), swapping->train_batch(2).at("ids_a")));
 }
 
 TEST(StsTask, RejectsTrainFileWithoutValFile) {

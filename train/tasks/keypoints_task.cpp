@@ -26,6 +26,7 @@
 #include "train/atomic_file.h"
 #include "train/bert_io.h"
 #include "train/keypoint_metrics.h"
+#include "train/tasks/heatmap_model.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -82,6 +83,14 @@ Json keypoints_task_defaults() {
   return j;
 }
 
+Json heatmap_task_defaults() {
+  Json j = keypoints_task_defaults();
+  j["task"] = "heatmap";
+  j["model"] = heatmap_model_defaults();
+  j["loss"] = heatmap_loss_defaults();
+  return j;
+}
+
 void rotate_to_upright_camera(Batch& batch) {
   const torch::Tensor K = batch.at("K");
   const auto d = K.select(1, 1).select(1, 0), e = K.select(1, 1).select(1, 1);
@@ -106,6 +115,7 @@ const char* const kRoot = "root_mm";
 const char* const kScale = "scale_mm";
 const char* const kK = "K";
 const char* const kKeypoints = "keypoints";  // predict() output [B, 21, D]
+const char* const kHeatmaps = "heatmaps";    // predict() output of task heatmap [B, 21, h, w]
 
 constexpr int kExampleCount = 16;  // images in examples_<split>.png
 
@@ -243,7 +253,9 @@ class KeypointsEvaluator : public Evaluator {
       const auto m = vis[b] > 0;
       const auto err = dims_ == 3 ? (gt_mm[b] - pred_mm[b]).norm(2, -1) : (gt_px[b] - pred_px[b]).norm(2, -1);
       const double mean_err = m.any().item<bool>() ? err.index({m}).mean().item<double>() : NAN;
-      examples_.push_back({tensor_to_image(image[b]), points_of(gt_px[b]), points_of(pred_px[b]), mean_err});
+      cv::Mat picture = tensor_to_image(image[b]);
+      if (out.count(kHeatmaps)) overlay_heatmaps(picture, cpu(out.at(kHeatmaps)[b]));
+      examples_.push_back({picture, points_of(gt_px[b]), points_of(pred_px[b]), mean_err});
     }
   }
 
@@ -267,6 +279,18 @@ class KeypointsEvaluator : public Evaluator {
   }
 
  private:
+  // Blends the keypoints' probability maps [K, h, w] (their maximum, scaled to the peak) over the
+  // image as a colour map, so the pictures show where each heatmap put its mass.
+  static void overlay_heatmaps(cv::Mat& image, const torch::Tensor& maps) {
+    auto peak = std::get<0>(maps.max(0));
+    peak = (peak / peak.max().clamp_min(1e-12) * 255).to(torch::kUInt8).contiguous();
+    cv::Mat gray(static_cast<int>(peak.size(0)), static_cast<int>(peak.size(1)), CV_8UC1, peak.data_ptr<uint8_t>());
+    cv::Mat resized, colour;
+    cv::resize(gray, resized, image.size(), 0, 0, cv::INTER_LINEAR);
+    cv::applyColorMap(resized, colour, cv::COLORMAP_JET);
+    cv::addWeighted(image, 0.55, colour, 0.45, 0.0, image);
+  }
+
   struct Example {
     cv::Mat image;
     std::vector<cv::Point2d> gt, pred;
@@ -344,7 +368,33 @@ HandSource spaced_source(const HandSource& source, int64_t n) {
 
 class KeypointsTask : public Task {
  public:
-  KeypointsTask(const Config& cfg, const std::string& run_dir) : run_dir_(run_dir) {
+  // heatmap: task "heatmap" (2D, HeatmapKeypointModel), else the ResNet regressor.
+  KeypointsTask(const Config& cfg, const std::string& run_dir, bool heatmap) : run_dir_(run_dir) {
+    if (heatmap) {
+      heatmap_options_ = heatmap_model_options(cfg);
+      model_options_.coord_dims = 2;
+    } else {
+      read_regressor_options(cfg);
+    }
+    read_data_options(cfg);
+    torch::manual_seed(seed_);  // parameter init
+    if (heatmap)
+      heatmap_ = HeatmapKeypointModel(heatmap_options_);
+    else
+      model_ = KeypointRegressor(model_options_);
+
+    const std::string init = cfg.at("init.checkpoint").get<std::string>();
+    // A run that has its own checkpoints gets its weights from them (resume, eval, export): the
+    // initial checkpoint is needed, and read, only when a run starts.
+    const bool has_own = fs::exists(run_dir_ + "/checkpoints/last.pt") || fs::exists(run_dir_ + "/checkpoints/best.pt");
+    if (!init.empty() && !has_own) {
+      cfg.require(fs::is_regular_file(init), "init.checkpoint", "names a file that does not exist: " + init);
+      load_model_weights(model(), init);
+      std::cout << name() << ": model initialised from " << init << "\n";
+    }
+  }
+
+  void read_regressor_options(const Config& cfg) {
     const Json& m = cfg.at("model");
     KeypointRegressorOptions mo;
     mo.backbone.depth = m.at("depth").get<int64_t>();
@@ -358,7 +408,15 @@ class KeypointsTask : public Task {
     cfg.require(mo.backbone.num_stages >= 1 && mo.backbone.num_stages <= 4, "model.num_stages", "must be in 1..4");
     cfg.require(mo.coord_dims == 2 || mo.coord_dims == 3, "model.coord_dims", "must be 2 or 3");
     model_options_ = mo;
+    const Json& l = cfg.at("loss");
+    loss_.kind = l.at("kind").get<std::string>();
+    loss_.smooth_l1_beta = l.at("smooth_l1_beta").get<double>();
+    cfg.require(loss_.kind == "euclidean" || loss_.kind == "l1" || loss_.kind == "mse" || loss_.kind == "smooth_l1",
+                "loss.kind", "must be euclidean, l1, mse or smooth_l1");
+    cfg.require(loss_.smooth_l1_beta >= 0, "loss.smooth_l1_beta", "must be >= 0");
+  }
 
+  void read_data_options(const Config& cfg) {
     const Json& d = cfg.at("data");
     image_size_ = d.at("image_size").get<int>();
     cfg.require(image_size_ >= 32 && image_size_ <= 2048, "data.image_size", "must be in [32, 2048]");
@@ -446,13 +504,6 @@ class KeypointsTask : public Task {
                       ? synthetic_source(synth_val, mix_seed(synth_seed, 0x76616C5F68616E64ull), image_size_)
                       : records_source(std::move(val_records));
 
-    const Json& l = cfg.at("loss");
-    loss_.kind = l.at("kind").get<std::string>();
-    loss_.smooth_l1_beta = l.at("smooth_l1_beta").get<double>();
-    cfg.require(loss_.kind == "euclidean" || loss_.kind == "l1" || loss_.kind == "mse" || loss_.kind == "smooth_l1",
-                "loss.kind", "must be euclidean, l1, mse or smooth_l1");
-    cfg.require(loss_.smooth_l1_beta >= 0, "loss.smooth_l1_beta", "must be >= 0");
-
     const Json& e = cfg.at("eval");
     eval_batch_size_ = e.at("batch_size").get<int64_t>();
     mean_pose_samples_ = e.at("mean_pose_samples").get<int64_t>();
@@ -469,23 +520,13 @@ class KeypointsTask : public Task {
     stats_key_ = {{"data", d}, {"mean_pose_samples", mean_pose_samples_}};
     stats_key_["data"].erase("workers");
     stats_key_["data"].erase("augment");
-
-    torch::manual_seed(seed_);  // parameter init
-    model_ = KeypointRegressor(mo);
-
-    const std::string init = cfg.at("init.checkpoint").get<std::string>();
-    // A run that has its own checkpoints gets its weights from them (resume, eval, export): the
-    // initial checkpoint is needed, and read, only when a run starts.
-    const bool has_own = fs::exists(run_dir_ + "/checkpoints/last.pt") || fs::exists(run_dir_ + "/checkpoints/best.pt");
-    if (!init.empty() && !has_own) {
-      cfg.require(fs::is_regular_file(init), "init.checkpoint", "names a file that does not exist: " + init);
-      load_model_weights(*model_, init);
-      std::cout << "keypoints: model initialised from " << init << "\n";
-    }
   }
 
-  std::string name() const override { return "keypoints"; }
-  torch::nn::Module& model() override { return *model_; }
+  std::string name() const override { return heatmap_ ? "heatmap" : "keypoints"; }
+  torch::nn::Module& model() override {
+    if (heatmap_) return *heatmap_;
+    return *model_;
+  }
   PrimaryMetric primary_metric() const override {
     return model_options_.coord_dims == 3 ? PrimaryMetric{"mpjpe_mm", false} : PrimaryMetric{"epe_2d_px", false};
   }
@@ -539,6 +580,11 @@ class KeypointsTask : public Task {
   }
 
   StepLosses training_step(const Batch& batch) override {
+    if (heatmap_) {
+      const torch::Tensor& visible = batch.at(kVisible);
+      const torch::Tensor loss = heatmap_->loss(batch.at(kImage), batch.at(kUv), visible);
+      return {{{heatmap_options_.head == "per_axis" ? "cross_entropy" : "coords", loss}}, visible.sum().item<double>()};
+    }
     const torch::Tensor pred = model_->forward(batch.at(kImage));
     const torch::Tensor& target = batch.at(model_options_.coord_dims == 3 ? kXyz : kUv);
     const torch::Tensor& visible = batch.at(kVisible);
@@ -546,13 +592,19 @@ class KeypointsTask : public Task {
     return {{{kKeypoints, keypoint_loss(pred, target, visible, loss_)}}, visible.sum().item<double>()};
   }
 
-  Batch predict(const Batch& batch) override { return {{kKeypoints, model_->forward(batch.at(kImage))}}; }
+  Batch predict(const Batch& batch) override {
+    if (heatmap_) {
+      const auto out = heatmap_->forward(batch.at(kImage));
+      return {{kKeypoints, out.coords}, {kHeatmaps, out.heatmaps}};
+    }
+    return {{kKeypoints, model_->forward(batch.at(kImage))}};
+  }
 
   void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) override {
-    model_->eval();
+    model().eval();
     torch::NoGradGuard no_grad;
     const PoseStats stats = pose_stats();
-    const auto device = model_->fc->weight.device();
+    const auto device = model().parameters().front().device();
     const std::string out_dir = run_dir_ + "/predictions";
     fs::create_directories(out_dir);
     const int S = image_size_;
@@ -565,8 +617,9 @@ class KeypointsTask : public Task {
       sample.K = cv::Matx33d::eye();
       sample.source = path;
       const HandSample input = resize_to(sample, S);
-      const torch::Tensor pred =
-          model_->forward(image_to_tensor(input.image).unsqueeze(0).to(device))[0].to(torch::kCPU, torch::kDouble);
+      const torch::Tensor pred = predict({{kImage, image_to_tensor(input.image).unsqueeze(0).to(device)}})
+                                     .at(kKeypoints)[0]
+                                     .to(torch::kCPU, torch::kDouble);
       std::vector<cv::Point2d> uv;  // pixels of the model input
       std::vector<cv::Point3d> xyz;  // root-relative mm
       if (model_options_.coord_dims == 3) {
@@ -617,6 +670,7 @@ class KeypointsTask : public Task {
   }
 
   void export_model(const std::string& dir) override {
+    if (heatmap_) return export_heatmap_model(dir);
     fs::create_directories(dir);
     model_->eval();
     export_torchscript(dir + "/model.pt");
@@ -643,16 +697,7 @@ class KeypointsTask : public Task {
         {{"task", "keypoints"},
          {"model", "model.pt"},
          {"weights", "weights.pt"},
-         {"input",
-          {{"shape", {-1, 3, image_size_, image_size_}},
-           {"dtype", "float32"},
-           {"layout", "NCHW, RGB"},
-           {"normalisation", "(pixel / 255 - mean) / std per channel"},
-           {"mean", {decimal(kImageNetMean[0]), decimal(kImageNetMean[1]), decimal(kImageNetMean[2])}},
-           {"std", {decimal(kImageNetStd[0]), decimal(kImageNetStd[1]), decimal(kImageNetStd[2])}},
-           {"image_size", image_size_},
-           {"preprocessing", "a square crop around the hand resized to image_size x image_size, like the "
-                             "training images (cv::resize, INTER_AREA when shrinking)"}}},
+         {"input", input_meta()},
          {"output", output},
          {"keypoint_names", kHandJointNames},
          {"parents", kHandParent},
@@ -675,6 +720,55 @@ class KeypointsTask : public Task {
   }
 
  private:
+  // meta.json's "input": what an exported model expects (both tasks).
+  Json input_meta() const {
+    return {{"shape", {-1, 3, image_size_, image_size_}},
+            {"dtype", "float32"},
+            {"layout", "NCHW, RGB"},
+            {"normalisation", "(pixel / 255 - mean) / std per channel"},
+            {"mean", {decimal(kImageNetMean[0]), decimal(kImageNetMean[1]), decimal(kImageNetMean[2])}},
+            {"std", {decimal(kImageNetStd[0]), decimal(kImageNetStd[1]), decimal(kImageNetStd[2])}},
+            {"image_size", image_size_},
+            {"preprocessing", "a square crop around the hand resized to image_size x image_size, like the "
+                              "training images (cv::resize, INTER_AREA when shrinking)"}};
+  }
+
+  void export_heatmap_model(const std::string& dir) {
+    fs::create_directories(dir);
+    heatmap_->eval();
+    heatmap_->export_torchscript(dir + "/model.pt");
+    std::vector<std::pair<std::string, torch::Tensor>> weights;
+    for (const auto& p : heatmap_->named_parameters()) weights.emplace_back(p.key(), p.value().detach().cpu());
+    for (const auto& b : heatmap_->named_buffers()) weights.emplace_back(b.key(), b.value().detach().cpu());
+    write_torch_tensor_dict(dir + "/weights.pt", weights);
+    const double scale = heatmap_->net->output_scale();
+    const auto side = static_cast<int64_t>(std::lround(image_size_ * scale));
+    const auto& o = heatmap_options_;
+    write_json_file(
+        dir + "/meta.json",
+        {{"task", "heatmap"},
+         {"model", "model.pt"},
+         {"weights", "weights.pt"},
+         {"input", input_meta()},
+         {"output",
+          {{"returns", "(coords, heatmaps)"},
+           {"coords", {{"shape", {-1, kHandJoints, 2}},
+                       {"coordinates", "normalised (x, y), align_corners=False: u_px = ((x + 1) * W - 1) / 2, "
+                                       "v_px = ((y + 1) * H - 1) / 2 in pixels of the input image"}}},
+           {"heatmaps", {{"shape", {-1, kHandJoints, side, side}},
+                         {"meaning", o.head == "soft_argmax"
+                                         ? "spatial softmax of the logits times beta; coords is its expectation"
+                                         : "outer product of the per-axis softmaxes; coords is their expectation"}}}}},
+         {"keypoint_names", kHandJointNames},
+         {"parents", kHandParent},
+         {"architecture",
+          {{"encoder_channels", o.net.encoder_channels},
+           {"decoder_channels", o.net.decoder_channels},
+           {"decoder", o.net.decoder},
+           {"head", o.head},
+           {"beta", heatmap_->soft_argmax->beta()}}}});
+  }
+
   // The training set's pose statistics: computed once from eval.mean_pose_samples unaugmented
   // training samples spread over the set, cached in DIR/pose_stats.json.
   PoseStats pose_stats() {
@@ -834,6 +928,8 @@ class KeypointsTask : public Task {
   uint64_t seed_ = 0;
   Json stats_key_;
   KeypointRegressor model_{nullptr};
+  HeatmapModelOptions heatmap_options_;
+  HeatmapKeypointModel heatmap_{nullptr};  // task "heatmap": used instead of model_
   std::unique_ptr<HandLoader> loader_;
   int64_t next_index_ = -1;
   std::string eval_split_ = "val";
@@ -843,8 +939,12 @@ class KeypointsTask : public Task {
 
 }  // namespace
 
+std::unique_ptr<Task> make_heatmap_task(const Config& cfg, const std::string& run_dir) {
+  return std::make_unique<KeypointsTask>(cfg, run_dir, /*heatmap=*/true);
+}
+
 std::unique_ptr<Task> make_keypoints_task(const Config& cfg, const std::string& run_dir) {
-  return std::make_unique<KeypointsTask>(cfg, run_dir);
+  return std::make_unique<KeypointsTask>(cfg, run_dir, /*heatmap=*/false);
 }
 
 }  // namespace zoo

@@ -23,6 +23,12 @@ namespace zoo {
 Json keypoints_task_defaults();
 std::unique_ptr<Task> make_keypoints_task(const Config& cfg, const std::string& run_dir);
 
+// Task "heatmap": the same data, metrics (2D) and pictures, with train/tasks/heatmap_model.h's
+// heatmap network and soft-argmax or per-axis head instead of the regressor; pictures overlay
+// the predicted heatmaps.
+Json heatmap_task_defaults();
+std::unique_ptr<Task> make_heatmap_task(const Config& cfg, const std::string& run_dir);
+
 // In-plane rotation augmentation warps the image and leaves K = A·K_old rotated (K[1][0] != 0)
 // while xyz stays in the old camera frame, so the 3D target would not rotate with the picture
 // the network sees. This rotates each sample's camera about its optical axis instead:

@@ -1,5 +1,6 @@
 #include "train/tasks/sts_task.h"
 
+#include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <set>
@@ -27,6 +28,7 @@ Json sts_task_defaults() {
   j["model"]["head"] = s.head;
   j["model"]["bound_output"] = s.bound_output;
   j["model"]["exact_match"] = s.exact_match;
+  j["model"]["match_idf_buckets"] = s.match_idf_buckets;
   j["model"]["classifier_dropout"] = s.classifier_dropout;
   j["data"] = {{"train_file", ""},  // empty: the generated pair set
                {"val_file", ""},
@@ -37,6 +39,7 @@ Json sts_task_defaults() {
                {"max_score", 5.0},
                {"synthetic_pairs", 4000},
                {"max_seq_len", 128},
+               {"swap_pairs", false},  // train on (b, a) for a random half of the pairs: the score is symmetric
                {"vocab_file", ""},
                {"vocab_size", 8192},
                {"vocab_min_frequency", 2},
@@ -86,6 +89,9 @@ class StsTask : public Task {
     options_.head = m.at("head").get<std::string>();
     options_.bound_output = m.at("bound_output").get<bool>();
     options_.exact_match = m.at("exact_match").get<bool>();
+    options_.match_idf_buckets = m.at("match_idf_buckets").get<int64_t>();
+    cfg.require(options_.match_idf_buckets >= 0 && options_.match_idf_buckets <= 64, "model.match_idf_buckets",
+                "must be in [0, 64]");
     options_.classifier_dropout = m.at("classifier_dropout").get<double>();
     options_.min_score = d.at("min_score").get<double>();
     options_.max_score = d.at("max_score").get<double>();
@@ -98,6 +104,7 @@ class StsTask : public Task {
                     std::floor(options_.max_score - options_.min_score) == options_.max_score - options_.min_score,
                 "data.max_score", "minus data.min_score must be a whole number for the distribution head");
     max_seq_len_ = d.at("max_seq_len").get<int64_t>();
+    swap_pairs_ = d.at("swap_pairs").get<bool>();
     cfg.require(max_seq_len_ >= 8, "data.max_seq_len", "must be >= 8");
     const TrainOptions train = train_options(cfg);
     batch_size_ = train.batch_size;
@@ -170,6 +177,7 @@ class StsTask : public Task {
     }
     train_encoded_ = encode_all(train_pairs_);
     val_encoded_ = encode_all(val_pairs_);
+    if (options_.exact_match && options_.match_idf_buckets > 0) match_class_ = idf_match_classes();
     sampler_ = std::make_unique<EpochSampler>(static_cast<int64_t>(train_encoded_.size()), seed_);
   }
 
@@ -180,8 +188,18 @@ class StsTask : public Task {
 
   Batch train_batch(int64_t index) override {
     std::vector<const EncodedPair*> picked;
-    for (int64_t t = 0; t < batch_size_; ++t)
-      picked.push_back(&train_encoded_[static_cast<size_t>((*sampler_)(index * batch_size_ + t))]);
+    std::vector<EncodedPair> swapped;
+    swapped.reserve(static_cast<size_t>(batch_size_));  // no reallocation: picked points into it
+    for (int64_t t = 0; t < batch_size_; ++t) {
+      const int64_t position = index * batch_size_ + t;
+      const EncodedPair& p = train_encoded_[static_cast<size_t>((*sampler_)(position))];
+      if (swap_pairs_ && (mix_seed(seed_ ^ 0x73776170ull, static_cast<uint64_t>(position)) & 1)) {
+        swapped.push_back({p.b, p.a, p.score});
+        picked.push_back(&swapped.back());
+      } else {
+        picked.push_back(&p);
+      }
+    }
     return collate(picked);
   }
 
@@ -241,9 +259,12 @@ class StsTask : public Task {
                      {"inputs", cross ? Json{"input_ids", "attention_mask", "token_type_ids", "match"}
                                       : Json{"ids_a", "mask_a", "ids_b", "mask_b"}},
                      {"input_dtype", "int64"},
-                     {"layout", cross ? "[CLS] a [SEP] b [SEP]; token types 0 then 1; match = token also in the "
-                                        "other sentence (specials 0)"
+                     {"layout", cross ? "[CLS] a [SEP] b [SEP]; token types 0 then 1; match = 0, or for a token "
+                                        "also in the other sentence (specials never) 1, or 1 + "
+                                        "match_class[token id] - 1 with IDF buckets"
                                       : "[CLS] sentence [SEP] each"},
+                     {"match_idf_buckets", options_.match_idf_buckets},
+                     {"match_class", match_class_},
                      {"outputs", {"score"}},
                      {"score_range", {options_.min_score, options_.max_score}},
                      {"vocab", "vocab.txt"},
@@ -263,6 +284,28 @@ class StsTask : public Task {
     while (static_cast<int64_t>(e.a.size() + e.b.size()) + 3 > max_seq_len_)
       (e.a.size() >= e.b.size() ? e.a : e.b).pop_back();
     return e;
+  }
+
+  // For each vocabulary id, the match class of a shared token: 1 + its IDF bucket, IDF =
+  // log(sentences / (1 + sentences containing it)) over the training sentences, cut into
+  // match_idf_buckets equal intervals of [0, max IDF]. Unseen tokens are as rare as the rarest.
+  std::vector<int64_t> idf_match_classes() const {
+    const auto vocab = static_cast<size_t>(tokenizer_->vocab().size());
+    std::vector<double> df(vocab, 0.0);
+    double sentences = 0;
+    for (const auto& p : train_encoded_)
+      for (const auto* s : {&p.a, &p.b}) {
+        for (const int64_t id : std::set<int64_t>(s->begin(), s->end())) df[static_cast<size_t>(id)] += 1;
+        sentences += 1;
+      }
+    const double max_idf = std::log(std::max(1.0, sentences));
+    const int64_t n = options_.match_idf_buckets;
+    std::vector<int64_t> classes(vocab);
+    for (size_t id = 0; id < vocab; ++id) {
+      const double idf = std::max(0.0, std::log(std::max(1.0, sentences) / (1 + df[id])));
+      classes[id] = 1 + std::min<int64_t>(n - 1, static_cast<int64_t>(idf / std::max(max_idf, 1e-9) * n));
+    }
+    return classes;
   }
 
   std::vector<EncodedPair> encode_all(const std::vector<SentencePair>& pairs) const {
@@ -320,7 +363,8 @@ class StsTask : public Task {
       std::vector<int64_t> mt(j.size(), 0);
       for (size_t i = 0; i < j.size(); ++i) {
         if (v.is_special(j[i])) continue;
-        mt[i] = i < p->a.size() + 2 ? in_b.count(j[i]) : in_a.count(j[i]);
+        const bool shared = i < p->a.size() + 2 ? in_b.count(j[i]) > 0 : in_a.count(j[i]) > 0;
+        mt[i] = !shared ? 0 : match_class_.empty() ? 1 : match_class_[static_cast<size_t>(j[i])];
       }
       joined.push_back(std::move(j)), types.push_back(std::move(t)), match.push_back(std::move(mt));
     }
@@ -346,6 +390,8 @@ class StsTask : public Task {
   std::unique_ptr<WordPieceTokenizer> tokenizer_;
   StsModel model_{nullptr};
   std::unique_ptr<EpochSampler> sampler_;
+  bool swap_pairs_ = false;
+  std::vector<int64_t> match_class_;  // empty: a shared token is class 1
   std::vector<Batch> val_batches_;
 };
 
