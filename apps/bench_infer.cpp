@@ -5,7 +5,9 @@
 //             [B, max_seq_len] (or --seq); ids uniform over vocab.txt, masks 1, token types 0
 //             then 1 (second half), "match" 0/1;
 //   "inputs": [{"name", "shape", "dtype"}, ...] or "input": {"shape", "dtype"}: the shape with
-//             its -1 (batch) replaced, float32 N(0, 1) (int64: zeros).
+//             its -1 (batch) replaced, float32 N(0, 1) (int64: zeros);
+//   "input": {"images", "image_sizes", "max_size"} (detection): square images of max_size
+//             rounded up to a multiple of 32, as the export pads them, and their sizes.
 // Prints one line "RESULT {json}".
 //   bench_infer --export DIR [--threads 2] [--warmup 3] [--repeats 10] [--seq N] [--batch 32]
 #include <sys/resource.h>
@@ -47,6 +49,7 @@ struct InputSpec {
   std::string name;
   std::vector<int64_t> shape;
   bool int64 = false;
+  int64_t fill = 0;  // value of an int64 input not recognised by name
 };
 
 std::vector<int64_t> batch_shape(const std::vector<int64_t>& shape, int64_t batch) {
@@ -60,7 +63,7 @@ std::vector<InputSpec> read_inputs(const Json& meta, int64_t seq) {
   std::vector<InputSpec> specs;
   const auto spec_of = [](const Json& j, const std::string& name) {
     return InputSpec{j.value("name", name), j.at("shape").get<std::vector<int64_t>>(),
-                     j.value("dtype", "float32") == "int64"};
+                     j.value("dtype", "float32") == "int64", 0};
   };
   if (meta.contains("inputs") && meta["inputs"].is_array()) {
     const bool int64 = meta.value("input_dtype", "float32") == "int64";
@@ -72,6 +75,10 @@ std::vector<InputSpec> read_inputs(const Json& meta, int64_t seq) {
         specs.push_back(spec_of(item, "input" + std::to_string(specs.size())));
       }
     }
+  } else if (meta.contains("input") && meta["input"].contains("image_sizes")) {
+    const int64_t side = (meta["input"].value("max_size", int64_t{800}) + 31) / 32 * 32;
+    specs.push_back({"images", {-1, 3, side, side}, false});
+    specs.push_back({"image_sizes", {-1, 2}, true, side});
   } else if (meta.contains("input") && meta["input"].is_object()) {
     specs.push_back(spec_of(meta["input"], "input"));
   }
@@ -91,8 +98,11 @@ torch::Tensor make_input(const InputSpec& spec, int64_t batch, int64_t vocab) {
     return t;
   }
   if (has("match")) return torch::randint(0, 2, shape, torch::kInt64);
-  if (has("ids")) return torch::randint(std::min<int64_t>(5, vocab - 1), vocab, shape, torch::kInt64);
-  return torch::zeros(shape, torch::kInt64);
+  if (has("ids")) {
+    const int64_t v = vocab > 5 ? vocab : 1000;  // no vocab.txt: any small id range will do
+    return torch::randint(5, v, shape, torch::kInt64);
+  }
+  return torch::full(shape, spec.fill, torch::kInt64);
 }
 
 // Median seconds of one forward at `batch`.

@@ -74,8 +74,9 @@ void add_box(DetectionSample& s, const std::array<float, 4>& b, int label, const
   const std::array<float, 4> c = {std::clamp(b[0], 0.0f, W), std::clamp(b[1], 0.0f, H), std::clamp(b[2], 0.0f, W),
                                    std::clamp(b[3], 0.0f, H)};
   if (!(c[2] > c[0] && c[3] > c[1] && c[2] - c[0] >= options.min_size && c[3] - c[1] >= options.min_size)) {
-    const std::string what = box_text(b) + " is degenerate in the " + size_text(s) + " image (min_size " +
-                             std::to_string(options.min_size) + ")";
+    char min_size[32];
+    std::snprintf(min_size, sizeof min_size, "%g", options.min_size);
+    const std::string what = box_text(b) + " is degenerate in the " + size_text(s) + " image (min_size " + min_size + ")";
     if (options.policy == BadBoxPolicy::reject) fail(where(), what);
     ++stats.dropped_degenerate;
     note(what + " (dropped)");
@@ -287,13 +288,15 @@ DetectionDataset load_coco_json(const std::string& json_path, const DetectionLoa
     }
     const json& bbox = key(a, "bbox", where());
     if (!bbox.is_array() || bbox.size() != 4) fail(where(), "\"bbox\" must be [x, y, width, height]");
-    std::array<float, 4> xywh;
+    double xywh[4];
     for (size_t k = 0; k < 4; ++k) {
       if (!bbox[k].is_number()) fail(where(), "\"bbox\" must be [x, y, width, height] numbers");
-      xywh[k] = bbox[k].get<float>();
+      xywh[k] = bbox[k].get<double>();
     }
-    add_box(d.samples[image->second], {xywh[0], xywh[1], xywh[0] + xywh[2], xywh[1] + xywh[3]}, label->second,
-            options, d.stats, where);
+    add_box(d.samples[image->second],
+            {static_cast<float>(xywh[0]), static_cast<float>(xywh[1]), static_cast<float>(xywh[0] + xywh[2]),
+             static_cast<float>(xywh[1] + xywh[3])},
+            label->second, options, d.stats, where);
   }
   return finish(std::move(d), json_path);
 }

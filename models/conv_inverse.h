@@ -50,10 +50,11 @@ struct InjectivityReport {
   double sigma_min = 0.0;
 };
 
-// Checks, in order: enough outputs (C_out H' W' >= C_in H W; fails for a stride s with C_out <
-// s^2 C_in, or "valid" padding with C_out = C_in), every input element read by a non-zero weight
-// (fails when the stride skips pixels or the last rows fall outside every window), then
-// sigma_min > rcond * sigma_max. rcond 0 means 1e-6 for double weights, 1e-3 otherwise.
+// Checks, in order: enough outputs, C_out H' W' >= C_in H W (a stride s needs roughly
+// C_out >= s^2 C_in; "valid" padding with C_out = C_in always fails); every input element read
+// by a non-zero weight (fails when the stride skips pixels or the last rows fall outside every
+// window); then sigma_min > rcond * sigma_max. rcond 0 means 1e-6 for double weights, 1e-3
+// otherwise. The first two are exact; the last is an estimate (see sigma_min above).
 InjectivityReport conv_injectivity(const torch::Tensor& weight, Size2 input_size,
                                    const ConvGeometry& geometry, int64_t lanczos_steps = 100,
                                    double rcond = 0.0);

@@ -8,7 +8,8 @@
 #   3. the data side on its own (bench_data, bench_tokenizer) against what training consumes;
 #   4. TorchScript inference in C++ (bench_infer) of exports made here: a one-step run of each
 #      task at the benchmarked model size, then `zoo export`.
-# Writes bench/results.json and bench/results.md (git-ignored) and prints the Markdown.
+# Writes bench/results.json, bench/results.md and bench/results_raw.jsonl (git-ignored) and prints
+# the Markdown.
 #   BENCH_QUICK=1     fewer repetitions (the whole run in under 3 minutes on a quiet machine)
 #   BENCH_ROUNDS=N    A B rounds per model (default 3; quick 1)
 #   BENCH_THREADS=N   intra-op threads of every process (default: all cores)
@@ -28,7 +29,7 @@ fi
 [ -d "$peers" ] || { echo "bench: $peers not found (set ZOO_PEERS)" >&2; exit 1; }
 [ -x "$python" ] || { echo "bench: $python not found" >&2; exit 1; }
 
-echo "bench: building" >&2
+echo "bench: building (${SECONDS}s)" >&2
 scripts/build.sh --target bench_step bench_data bench_infer bench_tokenizer zoo train_mlm train_sts train_keypoints \
   >/dev/null
 
@@ -37,9 +38,9 @@ trap 'rm -rf "$work"' EXIT
 results=$work/results.jsonl  # one JSON object per measurement, tagged with its round
 failed=()
 
-# record ROUND CMD...: runs CMD, keeps its "RESULT {json}" lines (a bare JSON line from
-# bench_tokenizer too), tagged with the round. A failing command is reported and skipped so that
-# one broken twin does not cost the rest of the run; the exit status says so at the end.
+# record ROUND CMD...: runs CMD, keeps its "RESULT {json}" lines (and bench_tokenizer's bare JSON
+# line, named "wordpiece"), tagged with the round. A failing command is reported and skipped so
+# that one broken twin does not cost the rest of the run; the exit status says so at the end.
 record() {
   local round=$1; shift
   local out=$work/out.txt
@@ -49,7 +50,8 @@ import json, sys
 for line in open(sys.argv[1]):
     line = line[len("RESULT "):] if line.startswith("RESULT ") else line
     if line.startswith("{"):
-        r = json.loads(line); r["round"] = int(sys.argv[2]); print(json.dumps(r))' "$out" "$round" >>"$results"
+        r = json.loads(line); r.setdefault("bench", "wordpiece"); r["round"] = int(sys.argv[2])
+        print(json.dumps(r))' "$out" "$round" >>"$results"
   else
     echo "bench: FAILED: $*" >&2
     tail -5 "$work/err.txt" >&2
@@ -59,13 +61,13 @@ for line in open(sys.argv[1]):
 ours() { build/bin/bench_step --threads "$threads" --steps "$steps" --warmup "$warmup" --task "$@"; }
 twin() { "$python" "$peers/$1" --threads "$threads" "${@:2}"; }
 
-echo "bench: matmul limit" >&2
+echo "bench: matmul limit (${SECONDS}s)" >&2
 record 0 ours matmul
 [ "$quick" = 1 ] || record 0 twin bench_sgemm.py --threads "$threads" --reps 5  # cross-check: torch.mm from Python
 
 # Model name, then the twin runs of one round (each after its own warm-up).
 for model in mlm sts keypoints heatmap rpn; do
-  echo "bench: $model ($rounds rounds)" >&2
+  echo "bench: $model ($rounds rounds, ${SECONDS}s)" >&2
   for ((r = 0; r < rounds; r++)); do
     case $model in
       mlm)
@@ -89,7 +91,7 @@ for model in mlm sts keypoints heatmap rpn; do
   done
 done
 
-echo "bench: data side" >&2
+echo "bench: data side (${SECONDS}s)" >&2
 record 0 build/bin/bench_data --threads "$threads" "${data_args[@]}"
 if [ -f "$wikitext" ]; then
   record 0 build/bin/bench_tokenizer --vocab-size 8192 --runs "$((reps < 5 ? reps : 5))" "$wikitext"
@@ -99,8 +101,10 @@ fi
 
 # Exports at the benchmarked sizes: one training step from the demo config with the twin's
 # model size (evaluation and plots kept minimal), then `zoo export`.
-echo "bench: exports and inference" >&2
+echo "bench: exports and inference (${SECONDS}s)" >&2
 fast=(--set train.max_steps=1 --set train.plots=false --set train.log_every_steps=1 --set "train.threads=$threads")
+hands=(--set data.image_size=128 --set data.synthetic_val_size=32 --set eval.mean_pose_samples=32
+       --set eval.train_samples=32 --set eval.pictures=false)
 bert=(--set model.hidden_size=256 --set model.num_layers=4 --set model.num_heads=4 --set model.intermediate_size=1024)
 tasks=$(build/bin/zoo tasks | awk 'NR > 1 {print $1}')
 for task in mlm sts keypoints heatmap rpn; do
@@ -110,9 +114,11 @@ for task in mlm sts keypoints heatmap rpn; do
       extra=("${bert[@]}" --set data.max_seq_len=128 --set data.val_max_sequences=32)
       [ -f "$wikitext" ] && extra+=(--set "data.text_files=[\"$wikitext\"]" --set data.vocab_size=8192) ;;
     sts) extra=("${bert[@]}" --set data.max_seq_len=64 --set data.synthetic_pairs=400) ;;
-    keypoints)
-      extra=(--set model.base_width=64 --set data.image_size=128 --set data.synthetic_val_size=32
-             --set eval.mean_pose_samples=32 --set eval.train_samples=32 --set eval.pictures=false) ;;
+    keypoints) extra=("${hands[@]}" --set model.base_width=64) ;;
+    heatmap)
+      extra=("${hands[@]}" --set "model.encoder_channels=[32,64,128,256]" --set "model.decoder_channels=[128,64,64]"
+             --set model.decoder=deconv) ;;
+    rpn) extra=(--set data.synthetic_val_size=8) ;;  # the demo's detector (ResNet stem, 256 px)
     *) extra=() ;;
   esac
   config=apps/configs/${task}_demo.json
@@ -128,7 +134,9 @@ for task in mlm sts keypoints heatmap rpn; do
 done
 
 # Summary: bench/results.json (every measurement + the tables' numbers) and bench/results.md.
+# The raw measurements are kept first (bench/results_raw.jsonl), so a failing summary loses nothing.
 mkdir -p bench
+cp "$results" bench/results_raw.jsonl.tmp && mv bench/results_raw.jsonl.tmp bench/results_raw.jsonl
 BENCH_QUICK=$quick BENCH_ROUNDS=$rounds BENCH_STEPS=$steps "$python" - "$results" "$threads" <<'PY'
 import datetime, json, os, platform, statistics, subprocess, sys
 
@@ -218,11 +226,10 @@ def data_row(label, rate, unit, need, need_label):
         return
     data.append({"what": label, "rate": rate, "unit": unit, "training_needs": need, "needs": need_label,
                  "headroom": rate / need if need else None})
-for r in rows:  # bench_tokenizer's line has no "bench" key
-    if "mb_per_s" in r:
-        data_row(f"WordPiece tokenization (1 thread, {r['vocab_size']} vocab)", r["tokens"] / r["median_s"],
-                 "tokens/s", mlm_tokens, "mlm step tokens/s")
-        data[-1]["mb_per_s"] = r["mb_per_s"]
+for r in by.get("wordpiece", []):
+    data_row(f"WordPiece tokenization (1 thread, {r['vocab_size']} vocab)", r["tokens"] / r["median_s"],
+             "tokens/s", mlm_tokens, "mlm step tokens/s")
+    data[-1]["mb_per_s"] = r["mb_per_s"]
 for r in by.get("data_hand_loader", []):
     data_row(f"hand loader, augmented 128 px, {r['workers']} workers", r["images_per_s"], "images/s",
              kp_images, "keypoints step images/s")
@@ -285,7 +292,7 @@ write_atomic("bench/results.json", json.dumps({"meta": meta, "matmul_gflops": li
 write_atomic("bench/results.md", "\n".join(md))
 print("\n".join(md))
 PY
-echo "bench: wrote bench/results.json and bench/results.md" >&2
+echo "bench: wrote bench/results.json and bench/results.md (${SECONDS}s)" >&2
 if [ ${#failed[@]} -gt 0 ]; then
   echo "bench: ${#failed[@]} command(s) failed: ${failed[*]}" >&2
   exit 1

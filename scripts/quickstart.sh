@@ -8,7 +8,7 @@ scripts/build.sh
 bin=build/bin
 runs=${ZOO_QUICKSTART_DIR:-runs/quickstart}
 summary=()
-for task in mlm sts keypoints; do
+for task in mlm sts keypoints heatmap rpn; do
   out="$runs/$task"
   rm -rf "$out"
   echo "== $task: train on generated data ($(basename apps/configs/${task}_demo.json))"
@@ -25,3 +25,5 @@ echo "try: $bin/zoo predict --run $runs/mlm \"anna lives in [MASK] , a city in f
 echo "     $bin/zoo predict --run $runs/sts \"a man is playing a guitar .\" \"a man plays the guitar .\""
 echo "     $bin/zoo predict --run $runs/keypoints HAND_IMAGE.jpg   (draws the skeleton into $runs/keypoints/predictions/;"
 echo "     the demo model knows only generated hands: see $runs/keypoints/plots/examples_val.png)"
+echo "     $bin/zoo predict --run $runs/rpn IMAGE.jpg   (draws the top proposals into $runs/rpn/predictions/;"
+echo "     the demo model knows only generated shapes: see $runs/rpn/plots/proposals_val.png)"

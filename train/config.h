@@ -4,6 +4,7 @@
 // names the key and where the value came from.
 #include <map>
 #include <stdexcept>
+#include <cmath>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -46,6 +47,9 @@ class Config {
 
 // Parses a JSON file; errors name the file and the line.
 Json read_json_file(const std::string& path);
+// A float constant as the decimal it was written as (0.485, not 0.48500001430511475), for JSON
+// files people read (six significant decimals).
+inline double decimal(float v) { return std::round(static_cast<double>(v) * 1e6) / 1e6; }
 // Writes JSON to path atomically (temporary file, fsync, rename).
 void write_json_file(const std::string& path, const Json& value);
 

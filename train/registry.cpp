@@ -2,6 +2,7 @@
 
 #include "train/tasks/keypoints_task.h"
 #include "train/tasks/mlm_task.h"
+#include "train/tasks/rpn_task.h"
 #include "train/tasks/sts_task.h"
 
 namespace zoo {
@@ -16,6 +17,8 @@ const std::vector<TaskEntry>& task_registry() {
        keypoints_task_defaults, make_keypoints_task},
       {"heatmap", "hand keypoints in 2D: conv encoder + transposed-conv decoder -> heatmaps -> soft-argmax",
        heatmap_task_defaults, make_heatmap_task},
+      {"rpn", "Faster R-CNN region proposal network: anchors, matching, 256-anchor sampling, NMS proposals",
+       rpn_task_defaults, make_rpn_task},
   };
   return entries;
 }

@@ -10,8 +10,7 @@ torch::Tensor BoxCoder::encode(const torch::Tensor& reference_boxes,
               proposals.sizes());
   // torchvision multiplies by the weights as a tensor of the boxes' dtype.
   const auto w = torch::tensor(std::vector<double>(options_.weights.begin(), options_.weights.end()),
-                               reference_boxes.options().dtype(torch::kDouble))
-                     .to(reference_boxes.scalar_type());
+                               reference_boxes.options());
   const auto col = [](const torch::Tensor& t, int64_t i) { return t.select(1, i).unsqueeze(1); };
 
   const auto ex_widths = col(proposals, 2) - col(proposals, 0);

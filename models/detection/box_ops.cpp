@@ -1,6 +1,8 @@
 #include "models/detection/box_ops.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 namespace zoo {
@@ -11,18 +13,29 @@ void check_boxes(const torch::Tensor& boxes, const char* what) {
               boxes.sizes());
 }
 
-// Greedy suppression over boxes visited in `order`, as torchvision's CPU nms kernel: areas,
-// intersections and the IoU in the boxes' own precision, suppress when IoU > threshold. With
-// `category`, only boxes of the same category are compared. Suppression flags are indexed by
-// rank (position in `order`) so the O(n^2) inner loop reads contiguous memory.
+// The largest T not above `threshold`. For every T value x, `x > threshold` compared in double
+// (as torchvision's kernel compares its float IoU with the double threshold) holds exactly when
+// `x > threshold_below(threshold)` in T, so the inner loop never converts.
 template <typename T>
+T threshold_below(double threshold) {
+  T t = static_cast<T>(threshold);
+  if (static_cast<double>(t) > threshold) t = std::nextafter(t, -std::numeric_limits<T>::infinity());
+  return t;
+}
+
+// Greedy suppression over boxes visited in `order`, as torchvision's CPU nms kernel: areas,
+// intersections and the IoU in the boxes' own precision with the same expressions, suppress
+// when IoU > threshold. With kCategories only boxes of the same category suppress each other.
+// Everything is indexed by rank (position in `order`) and the inner loop is branch-free over
+// contiguous arrays so that it vectorises; int32 flags cannot alias the coordinates.
+template <typename T, bool kCategories>
 std::vector<int64_t> greedy_nms(const torch::Tensor& boxes, const torch::Tensor& order,
                                 const int64_t* category, double iou_threshold) {
   const int64_t n = order.size(0);
   const auto b = boxes.accessor<T, 2>();
   const auto o = order.accessor<int64_t, 1>();
   std::vector<T> x1(n), y1(n), x2(n), y2(n), area(n);
-  std::vector<int64_t> cat(category ? n : 0);
+  std::vector<int64_t> cat(kCategories ? n : 0);
   for (int64_t r = 0; r < n; ++r) {
     const int64_t i = o[r];
     x1[r] = b[i][0];
@@ -30,23 +43,33 @@ std::vector<int64_t> greedy_nms(const torch::Tensor& boxes, const torch::Tensor&
     x2[r] = b[i][2];
     y2[r] = b[i][3];
     area[r] = (x2[r] - x1[r]) * (y2[r] - y1[r]);
-    if (category) cat[r] = category[i];
+    if constexpr (kCategories) cat[r] = category[i];
   }
-  std::vector<char> suppressed(n, 0);
+  const T threshold = threshold_below<T>(iou_threshold);
+  std::vector<int32_t> suppressed(n, 0);
   std::vector<int64_t> keep;
   for (int64_t r = 0; r < n; ++r) {
     if (suppressed[r]) continue;
     keep.push_back(o[r]);
+    const T rx1 = x1[r], ry1 = y1[r], rx2 = x2[r], ry2 = y2[r], rarea = area[r];
     for (int64_t s = r + 1; s < n; ++s) {
-      if (suppressed[s] || (category && cat[s] != cat[r])) continue;
-      const T w = std::max(T(0), std::min(x2[r], x2[s]) - std::max(x1[r], x1[s]));
-      const T h = std::max(T(0), std::min(y2[r], y2[s]) - std::max(y1[r], y1[s]));
+      const T w = std::max(T(0), std::min(rx2, x2[s]) - std::max(rx1, x1[s]));
+      const T h = std::max(T(0), std::min(ry2, y2[s]) - std::max(ry1, y1[s]));
       const T inter = w * h;
-      const T iou = inter / (area[r] + area[s] - inter);
-      if (iou > iou_threshold) suppressed[s] = 1;  // NaN (two empty boxes) never suppresses
+      const T iou = inter / (rarea + area[s] - inter);
+      int32_t hit = iou > threshold;  // NaN (two empty boxes) never suppresses
+      if constexpr (kCategories) hit &= static_cast<int32_t>(cat[s] == cat[r]);
+      suppressed[s] |= hit;
     }
   }
   return keep;
+}
+
+template <typename T>
+std::vector<int64_t> greedy_nms(const torch::Tensor& boxes, const torch::Tensor& order,
+                                const int64_t* category, double iou_threshold) {
+  return category ? greedy_nms<T, true>(boxes, order, category, iou_threshold)
+                  : greedy_nms<T, false>(boxes, order, category, iou_threshold);
 }
 
 torch::Tensor nms_impl(const torch::Tensor& boxes, const torch::Tensor& scores,

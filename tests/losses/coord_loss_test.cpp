@@ -184,7 +184,7 @@ TEST(PerAxisDecoding, ArgmaxAndExpectation) {
       torch::equal(per_axis_argmax(lx, ly), torch::tensor({1.0, 2.0}, kF64).view({1, 1, 2})));
   const auto e = per_axis_expectation(lx, ly);
   const double zx = 2 + std::exp(5.0) + std::exp(1.0);
-  EXPECT_NEAR(e[0][0][0].item<double>(), (std::exp(5.0) + 2 * std::exp(1.0)) / zx, 1e-14);
+  EXPECT_NEAR(e[0][0][0].item<double>(), (std::exp(5.0) + 2 * std::exp(1.0) + 3) / zx, 1e-14);
   const double zy = 2 + std::exp(9.0);
   EXPECT_NEAR(e[0][0][1].item<double>(), (1 + 2 * std::exp(9.0)) / zy, 1e-14);
   // Uniform logits: the middle of the bins.

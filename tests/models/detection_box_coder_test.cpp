@@ -55,7 +55,7 @@ TEST(DetectionBoxCoder, DecodeClampsDwDh) {
 TEST(DetectionBoxCoder, SeveralBoxesPerRow) {
   // [N, 8]: two codes per anchor, e.g. two classes.
   const BoxCoder coder;
-  const auto codes = torch::tensor({0.0f, 0, 0, 0, 0.1f, 0.2f, 0, 0.18232159f}).view({1, 8});
+  const auto codes = row({0, 0, 0, 0, 0.1f, 0.2f, 0, 0.18232159f}).view({1, 8});
   expect_near(coder.decode(codes, row({0, 0, 100, 50})), {0, 0, 100, 50, 10, 5, 110, 65}, 1e-4);
   EXPECT_THROW(coder.decode(torch::zeros({1, 5}), row({0, 0, 1, 1})), c10::Error);
 }

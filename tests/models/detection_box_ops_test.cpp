@@ -41,8 +41,10 @@ TEST(DetectionBoxOps, IouOfTheSpecExample) {
   const auto gts = boxes({0, 0, 10, 10, 28, 28, 38, 38});
   const auto iou = box_iou(gts, anchors);
   ASSERT_EQ(iou.sizes(), (std::vector<int64_t>{2, 5}));
-  const auto expected =
-      torch::tensor({1.0, 1.0 / 7.0, 0.25, 0.0, 0.9, 0.0, 0.0, 0.0, 8.0 / 17.0, 0.0}).view({2, 5});
+  const auto expected = torch::tensor(std::vector<double>{1.0, 1.0 / 7.0, 0.25, 0.0, 0.9, 0.0, 0.0,
+                                                          0.0, 8.0 / 17.0, 0.0},
+                                      torch::kDouble)
+                            .view({2, 5});
   EXPECT_TRUE(torch::allclose(iou.to(torch::kDouble), expected, 0, 1e-6));
   EXPECT_TRUE(torch::allclose(box_area(gts), torch::tensor({100.0f, 100.0f})));
 }
@@ -93,7 +95,7 @@ TEST(DetectionBoxOps, NmsEdgeCases) {
             (std::vector<int64_t>{1, 0}));
   // Double precision goes through the double kernel.
   EXPECT_EQ(to_vec(nms(boxes({0, 0, 10, 10, 1, 1, 10, 10}).to(torch::kDouble),
-                       torch::tensor({0.2, 0.3}), 0.5)),
+                       torch::tensor({0.2, 0.3}, torch::kDouble), 0.5)),
             (std::vector<int64_t>{1}));
   EXPECT_THROW(nms(torch::zeros({3, 4}), torch::zeros({2}), 0.5), c10::Error);
 }

@@ -24,6 +24,8 @@ Matcher without_low_quality() {
 
 using V = std::vector<int64_t>;
 
+torch::Tensor rows(std::vector<float> v) { return torch::tensor(v).view({-1, 4}); }
+
 TEST(DetectionMatcher, LowQualityMatchRestoresTheAnchorsOwnBestGt) {
   // Anchor 4 is gt 1's best (0.65) but goes back to gt 0 (0.66 > 0.65): gt 1 ends without a
   // positive. Anchor 3 (exactly 0.3) is between the thresholds.
@@ -46,10 +48,9 @@ TEST(DetectionMatcher, ThresholdBoundaries) {
 }
 
 TEST(DetectionMatcher, RealBoxes) {
-  const auto anchors = torch::tensor({0.0f, 0, 10, 10, 5, 5, 15, 15, 0, 0, 20, 20, 30, 30, 40, 40,
-                                      0, 0, 9, 10})
-                           .view({-1, 4});
-  const auto gts = torch::tensor({0.0f, 0, 10, 10, 28, 28, 38, 38}).view({-1, 4});
+  const auto anchors =
+      rows({0, 0, 10, 10, 5, 5, 15, 15, 0, 0, 20, 20, 30, 30, 40, 40, 0, 0, 9, 10});
+  const auto gts = rows({0, 0, 10, 10, 28, 28, 38, 38});
   const auto r = Matcher()(box_iou(gts, anchors));
   EXPECT_TRUE(torch::equal(r, torch::tensor({0, -1, -1, 1, 0}, torch::kLong)));
   const auto r2 = without_low_quality()(box_iou(gts, anchors));
@@ -59,8 +60,8 @@ TEST(DetectionMatcher, RealBoxes) {
 TEST(DetectionMatcher, ZeroIouGtDoesNotMakeEveryAnchorPositive) {
   // gt 1 overlaps no anchor. torchvision: every zero-IoU anchor "ties" for gt 1's best and is
   // restored to its argmax gt 0 -> [0, 0, 0]. The guard skips gt 1 -> [0, -1, -1].
-  const auto anchors = torch::tensor({0.0f, 0, 10, 10, 20, 20, 30, 30, 40, 40, 50, 50}).view({-1, 4});
-  const auto gts = torch::tensor({0.0f, 0, 10, 10, 100, 100, 110, 110}).view({-1, 4});
+  const auto anchors = rows({0, 0, 10, 10, 20, 20, 30, 30, 40, 40, 50, 50});
+  const auto gts = rows({0, 0, 10, 10, 100, 100, 110, 110});
   const auto q = box_iou(gts, anchors);
   EXPECT_TRUE(torch::equal(Matcher()(q), torch::tensor({0, -1, -1}, torch::kLong)));
   MatcherOptions tv;

@@ -92,7 +92,7 @@ TEST(DetectionRpn, EndToEndExampleOfTheSpec) {
       eval_rpn->filter_proposals(out.anchors.unsqueeze(0), logits, {{64, 64}}, {16});
   EXPECT_TRUE(torch::equal(boxes[0], rows({32, 32, 64, 64, 16, 32, 48, 64, 0, 32, 32, 64, 0, 32,
                                            16, 64, 32, 16, 64, 48})));
-  EXPECT_TRUE(torch::allclose(scores[0], torch::sigmoid(torch::tensor({7.0f, 6, 5, 4, 3}))));
+  EXPECT_TRUE(torch::allclose(scores[0], torch::sigmoid(torch::tensor({7.0f, 6.0f, 5.0f, 4.0f, 3.0f}))));
 }
 
 TEST(DetectionRpn, FilterDropsSmallAndLowScoringBoxesAndSuppressesPerLevel) {

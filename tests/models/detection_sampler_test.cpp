@@ -24,7 +24,9 @@ void expect_valid(const SampledIndices& s, const torch::Tensor& l, int64_t n_pos
   for (const auto& idx : {s.positive, s.negative}) {
     EXPECT_EQ(idx.scalar_type(), torch::kLong);
     EXPECT_TRUE(torch::equal(idx, std::get<0>(idx.sort())));  // ascending
-    if (idx.numel() > 1) EXPECT_TRUE((idx.slice(0, 1) > idx.slice(0, 0, -1)).all().item<bool>());
+    if (idx.numel() > 1) {
+      EXPECT_TRUE((idx.slice(0, 1) > idx.slice(0, 0, -1)).all().item<bool>());
+    }
   }
 }
 

@@ -26,6 +26,7 @@
 #include "train/atomic_file.h"
 #include "train/bert_io.h"
 #include "train/keypoint_metrics.h"
+#include "train/resnet_script.h"
 #include "train/tasks/heatmap_model.h"
 #include "train/trainer.h"
 
@@ -194,8 +195,6 @@ void write_png(const std::string& path, const cv::Mat& img) {
   atomic_write(path, [&](const ByteSink& sink) { sink(png.data(), png.size()); });
 }
 
-// The float constants as the decimals they were written as (0.485, not 0.48500001430511475).
-double decimal(float v) { return std::round(static_cast<double>(v) * 1e6) / 1e6; }
 
 std::vector<cv::Point2d> points_of(const torch::Tensor& t) {  // [21, 2] -> points
   const auto c = t.to(torch::kCPU, torch::kDouble).contiguous();
@@ -851,63 +850,16 @@ class KeypointsTask : public Task {
     return out;
   }
 
-  // TorchScript without a Python resolver: the parameters and running statistics as attributes
-  // (dots -> underscores) and a forward written with ATen ops, eval-mode BatchNorm.
+  // TorchScript without a Python resolver (train/resnet_script.h): attributes named as
+  // torchvision's parameters with dots -> underscores, and a forward written with ATen ops.
   void export_torchscript(const std::string& path) {
     torch::jit::Module module("__torch__.ZooKeypointRegressor");
     module.register_attribute("training", c10::BoolType::get(), false);
-    const auto attr = [](std::string name) {
-      std::replace(name.begin(), name.end(), '.', '_');
-      return name;
-    };
-    for (const auto& [name, tensor] : torchvision_names()) {
-      if (name.find("num_batches_tracked") != std::string::npos) continue;
-      const bool buffer = name.find("running_") != std::string::npos;
-      if (buffer)
-        module.register_buffer(attr(name), tensor.clone());
-      else
-        module.register_parameter(attr(name), tensor.clone(), /*is_buffer=*/false);
-    }
-    ResNetImpl& net = *model_->backbone;
-    const auto net_params = net.named_parameters();
     std::ostringstream s;
-    s << std::setprecision(17);
-    const auto conv = [&](const std::string& x, const std::string& name, int64_t stride) {
-      const torch::Tensor& w = net_params[name + ".weight"];
-      const int64_t pad = w.size(2) / 2;
-      std::ostringstream c;
-      c << "torch.conv2d(" << x << ", self." << attr(name + ".weight") << ", None, [" << stride << ", " << stride
-        << "], [" << pad << ", " << pad << "], [1, 1], 1)";
-      return c.str();
-    };
-    const auto bn = [&](const std::string& x, const std::string& name, double eps) {
-      std::ostringstream c;
-      c << std::setprecision(17) << "torch.batch_norm(" << x << ", self." << attr(name + ".weight") << ", self."
-        << attr(name + ".bias") << ", self." << attr(name + ".running_mean") << ", self."
-        << attr(name + ".running_var") << ", False, 0.0, " << eps << ", False)";
-      return c.str();
-    };
     s << "def forward(self, x: Tensor) -> Tensor:\n";
-    s << "    x = torch.relu(" << bn(conv("x", "conv1", 2), "bn1", net.bn1->options.eps()) << ")\n";
-    s << "    x = torch.max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], False)\n";
-    for (size_t stage = 0; stage < net.layers.size(); ++stage) {
-      const auto& layer = net.layers[stage];
-      for (size_t i = 0; i < layer->size(); ++i) {
-        auto& block = *layer->ptr(i)->as<BasicBlockImpl>();
-        const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(i) + ".";
-        const int64_t stride = (i == 0 && stage > 0) ? 2 : 1;
-        s << "    y = torch.relu(" << bn(conv("x", p + "conv1", stride), p + "bn1", block.bn1->options.eps())
-          << ")\n";
-        s << "    y = " << bn(conv("y", p + "conv2", 1), p + "bn2", block.bn2->options.eps()) << "\n";
-        if (block.downsample) {
-          const double eps = block.downsample->ptr(1)->as<torch::nn::BatchNorm2dImpl>()->options.eps();
-          s << "    x = torch.relu(y + " << bn(conv("x", p + "downsample.0", stride), p + "downsample.1", eps)
-            << ")\n";
-        } else {
-          s << "    x = torch.relu(y + x)\n";
-        }
-      }
-    }
+    s << resnet_script(module, *model_->backbone, "", "x", "x");
+    module.register_parameter("fc_weight", model_->fc->weight.detach().clone(), /*is_buffer=*/false);
+    module.register_parameter("fc_bias", model_->fc->bias.detach().clone(), /*is_buffer=*/false);
     s << "    x = torch.linear(x.mean([2, 3]), self.fc_weight, self.fc_bias)\n";
     s << "    return x.reshape([-1, " << kHandJoints << ", " << model_options_.coord_dims << "])\n";
     module.define(s.str());
