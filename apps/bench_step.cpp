@@ -8,8 +8,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
-#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -46,6 +46,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// As training makes it (train/optim.h): no weight decay on biases and norm weights, where the
+// twins' torch.optim.AdamW decays every parameter. Same cost per step.
 std::unique_ptr<torch::optim::Optimizer> optimizer_for(torch::nn::Module& model, const std::string& name, double lr,
                                                        double weight_decay) {
   zoo::OptimOptions o;

@@ -30,8 +30,7 @@ RpnLosses rpn_loss(const torch::Tensor& objectness, const torch::Tensor& pred_de
   const auto box = torch::smooth_l1_loss(pred_deltas.index({pos}), regression_targets.index({pos}),
                                          at::Reduction::Sum, smooth_l1_beta) /
                    static_cast<double>(sampled.numel());
-  const auto obj = torch::binary_cross_entropy_with_logits(logits.index({sampled}),
-                                                           sampled_labels);
+  const auto obj = torch::binary_cross_entropy_with_logits(logits.index({sampled}), sampled_labels);
   return {obj, box};
 }
 

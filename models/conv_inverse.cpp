@@ -171,7 +171,8 @@ DeconvolveResult deconvolve(const torch::Tensor& y, const torch::Tensor& weight,
                   y.size(3) == out[1] && y.scalar_type() == weight.scalar_type(),
               "deconvolve: y must be [B, ", weight.size(0), ", ", out[0], ", ", out[1],
               "] (the conv of an input of size ", pair_str(input_size),
-              ") with the weight's dtype ", weight.scalar_type(), ", got ", y.sizes(), " ", y.scalar_type());
+              ") with the weight's dtype ", weight.scalar_type(), ", got ", y.sizes(), " ",
+              y.scalar_type());
   TORCH_CHECK(options.lambda >= 0 && options.max_iters >= 0 && options.tol >= 0,
               "deconvolve: need lambda >= 0, max_iters >= 0, tol >= 0");
   // The solve is not part of any graph: no autograd bookkeeping over hundreds of iterations.

@@ -22,71 +22,81 @@ python=/usr/bin/python3  # the twins need Debian's torch, not a python3 that may
 threads=${BENCH_THREADS:-$(nproc)}
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
-  rounds=${BENCH_ROUNDS:-1}; steps=3; warmup=1; reps=3; data_args=(--batches 3 --hands 32 --pairs 5000 --detections 16)
+  rounds=${BENCH_ROUNDS:-1}; steps=3; warmup=1; reps=3; rpn_reps=3
+  data_args=(--batches 3 --hands 32 --pairs 5000 --detections 16)
 else
-  rounds=${BENCH_ROUNDS:-3}; steps=6; warmup=2; reps=10; data_args=()
+  rounds=${BENCH_ROUNDS:-3}; steps=6; warmup=2; reps=10; rpn_reps=20; data_args=()
 fi
 [ -d "$peers" ] || { echo "bench: $peers not found (set ZOO_PEERS)" >&2; exit 1; }
 [ -x "$python" ] || { echo "bench: $python not found" >&2; exit 1; }
 
 echo "bench: building (${SECONDS}s)" >&2
-scripts/build.sh --target bench_step bench_data bench_infer bench_tokenizer zoo train_mlm train_sts train_keypoints \
-  >/dev/null
+scripts/build.sh --target bench_step bench_data bench_infer bench_tokenizer zoo >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 results=$work/results.jsonl  # one JSON object per measurement, tagged with its round
 failed=()
 
-# record ROUND CMD...: runs CMD, keeps its "RESULT {json}" lines (and bench_tokenizer's bare JSON
-# line, named "wordpiece"), tagged with the round. A failing command is reported and skipped so
-# that one broken twin does not cost the rest of the run; the exit status says so at the end.
+# record ROUND CMD...: runs CMD and keeps its "RESULT {json}" lines (and bench_tokenizer's bare
+# JSON line, named "wordpiece"), each tagged with the round and the process's peak RSS measured
+# from outside (the same way for ours and the twins; not every twin reports its own). A failing
+# command is reported and skipped so that one broken twin does not cost the rest of the run; the
+# exit status says so at the end.
+cat >"$work/record.py" <<'PY'
+import json, resource, subprocess, sys
+round_, results, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+if p.returncode != 0:
+    sys.stderr.write("\n".join(p.stderr.splitlines()[-5:]) + "\n")
+    sys.exit(p.returncode)
+rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0  # the only child: CMD
+with open(results, "a") as out:
+    for line in p.stdout.splitlines():
+        line = line[len("RESULT "):] if line.startswith("RESULT ") else line
+        if line.startswith("{"):
+            r = json.loads(line)
+            r.setdefault("bench", "wordpiece")
+            r.update(round=round_, process_peak_rss_mb=rss_mb)
+            out.write(json.dumps(r) + "\n")
+PY
 record() {
   local round=$1; shift
-  local out=$work/out.txt
-  if "$@" >"$out" 2>"$work/err.txt"; then
-    "$python" -c '
-import json, sys
-for line in open(sys.argv[1]):
-    line = line[len("RESULT "):] if line.startswith("RESULT ") else line
-    if line.startswith("{"):
-        r = json.loads(line); r.setdefault("bench", "wordpiece"); r["round"] = int(sys.argv[2])
-        print(json.dumps(r))' "$out" "$round" >>"$results"
-  else
+  if ! "$python" "$work/record.py" "$round" "$results" "$@"; then
     echo "bench: FAILED: $*" >&2
-    tail -5 "$work/err.txt" >&2
     failed+=("$*")
   fi
 }
-ours() { build/bin/bench_step --threads "$threads" --steps "$steps" --warmup "$warmup" --task "$@"; }
-twin() { "$python" "$peers/$1" --threads "$threads" "${@:2}"; }
+# ours ROUND TASK: our step; twin ROUND SCRIPT ARGS...: a Python twin.
+ours() { record "$1" build/bin/bench_step --threads "$threads" --steps "$steps" --warmup "$warmup" --task "$2"; }
+twin() { record "$1" "$python" "$peers/$2" --threads "$threads" "${@:3}"; }
 
 echo "bench: matmul limit (${SECONDS}s)" >&2
-record 0 ours matmul
-[ "$quick" = 1 ] || record 0 twin bench_sgemm.py --threads "$threads" --reps 5  # cross-check: torch.mm from Python
+ours 0 matmul
+[ "$quick" = 1 ] || twin 0 bench_sgemm.py --reps 5  # cross-check: torch.mm from Python
 
-# Model name, then the twin runs of one round (each after its own warm-up).
+# Per model and round: ours, then the twin(s); every run does its own warm-up first.
 for model in mlm sts keypoints heatmap rpn; do
   echo "bench: $model ($rounds rounds, ${SECONDS}s)" >&2
   for ((r = 0; r < rounds; r++)); do
     case $model in
       mlm)
-        record "$r" ours mlm
-        record "$r" twin bench_bert.py --task mlm --steps "$steps" --warmup "$warmup"
-        record "$r" twin bench_bert.py --task mlm --steps "$steps" --warmup "$warmup" --mlm-gather ;;
+        ours "$r" mlm
+        twin "$r" bench_bert.py --task mlm --steps "$steps" --warmup "$warmup"
+        twin "$r" bench_bert.py --task mlm --steps "$steps" --warmup "$warmup" --mlm-gather ;;
       sts)
-        record "$r" ours sts
-        record "$r" twin bench_bert.py --task sts --steps "$steps" --warmup "$warmup" ;;
+        ours "$r" sts
+        twin "$r" bench_bert.py --task sts --steps "$steps" --warmup "$warmup" ;;
       keypoints)
-        record "$r" ours keypoints
-        record "$r" twin bench_keypoint_resnet.py --steps "$steps" --warmup "$warmup" ;;
+        ours "$r" keypoints
+        twin "$r" bench_keypoint_resnet.py --steps "$steps" --warmup "$warmup" ;;
       heatmap)
-        record "$r" ours heatmap
-        record "$r" twin bench_heatmap.py --steps "$steps" --warmup "$warmup" ;;
+        ours "$r" heatmap
+        twin "$r" bench_heatmap.py --steps "$steps" --warmup "$warmup" ;;
       rpn)  # the twin times train step and eval proposals in one run, with its own repeat count
-        record "$r" ours rpn
-        record "$r" ours rpn_eval
-        record "$r" twin bench_rpn.py --warmup "$warmup" --reps "$((steps * 3))" ;;
+        ours "$r" rpn
+        ours "$r" rpn_eval
+        twin "$r" bench_rpn.py --warmup "$warmup" --reps "$rpn_reps" ;;
     esac
   done
 done
@@ -112,7 +122,7 @@ for task in mlm sts keypoints heatmap rpn; do
   case $task in
     mlm)  # WikiText-2 gives the twin's 8192-token vocabulary; the generated corpus has ~400 tokens
       extra=("${bert[@]}" --set data.max_seq_len=128 --set data.val_max_sequences=32)
-      [ -f "$wikitext" ] && extra+=(--set "data.text_files=[\"$wikitext\"]" --set data.vocab_size=8192) ;;
+      if [ -f "$wikitext" ]; then extra+=(--set "data.text_files=[\"$wikitext\"]" --set data.vocab_size=8192); fi ;;
     sts) extra=("${bert[@]}" --set data.max_seq_len=64 --set data.synthetic_pairs=400) ;;
     keypoints) extra=("${hands[@]}" --set model.base_width=64) ;;
     heatmap)
@@ -150,8 +160,9 @@ def med(bench, key):
     v = [r[key] for r in by.get(bench, []) if r.get(key) is not None]
     return statistics.median(v) if v else None
 
-def peak(bench, key="peak_rss_mb"):
-    v = [r[key] for r in by.get(bench, []) if r.get(key) is not None]
+def peak(bench):  # peak RSS of the process, measured from outside (record.py)
+    v = [r.get("process_peak_rss_mb", r.get("peak_rss_mb")) for r in by.get(bench, [])]
+    v = [x for x in v if x is not None]
     return max(v) if v else None
 
 def sh(cmd):
@@ -183,6 +194,7 @@ def fmt(x, spec=".0f", none="—"):
 def gflop(bench, key):
     return med(bench, key)
 mlm_gather_flop = gflop("bert_mlm_gather", "gflop_per_step_incl_decoder")
+rpn_head_flop = gflop("rpn", "head_gflop_fwd") or 0.0
 model_rows = [
     ("mlm (ours: decoder at masked positions)", "zoo_mlm", "step_ms_median", "bert_mlm", "step_ms_median",
      mlm_gather_flop, gflop("bert_mlm", "gflop_per_step_incl_decoder")),
@@ -194,8 +206,10 @@ model_rows = [
      gflop("keypoint_resnet18", "gflop_per_step"), gflop("keypoint_resnet18", "gflop_per_step")),
     ("heatmap + soft-argmax", "zoo_heatmap", "step_ms_median", "heatmap_softargmax", "step_ms_median",
      gflop("heatmap_softargmax", "gflop_per_step"), gflop("heatmap_softargmax", "gflop_per_step")),
-    ("rpn train step", "zoo_rpn", "step_ms_median", "rpn", "train_step_ms", None, None),
-    ("rpn eval proposals", "zoo_rpn_eval", "step_ms_median", "rpn", "eval_proposals_ms", None, None),
+    # RPN: only the head's convolutions count (the twin's head_gflop_fwd; x3 with backward).
+    ("rpn train step", "zoo_rpn", "step_ms_median", "rpn", "train_step_ms", rpn_head_flop * 3, rpn_head_flop * 3),
+    ("rpn eval proposals", "zoo_rpn_eval", "step_ms_median", "rpn", "eval_proposals_ms", rpn_head_flop,
+     rpn_head_flop),
 ]
 models = []
 for label, ob, ok, tb, tk, of, tf in model_rows:
@@ -246,7 +260,7 @@ for name, rs in sorted(by.items()):
         infer.append({"task": name[6:], "input_shape": r["input_shape"], "params": r["params"],
                       "vocab": r.get("vocab"), "latency_ms_b1": r["latency_ms_b1"], "batch": r["batch"],
                       "batch_ms": r["batch_ms"], "throughput_per_s": r["throughput_per_s"],
-                      "peak_rss_mb": r["peak_rss_mb"]})
+                      "peak_rss_mb": r.get("process_peak_rss_mb", r["peak_rss_mb"])})
 
 def pct(x):
     return "—" if x is None else f"{100 * x:.0f} %"

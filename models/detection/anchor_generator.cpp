@@ -44,9 +44,10 @@ const torch::Tensor& AnchorGenerator::cell_anchors(int64_t level) const {
   return cell_anchors_[level];
 }
 
-torch::Tensor AnchorGenerator::grid_anchors(const std::array<int64_t, 2>& padded_size,
-                                            const std::vector<std::array<int64_t, 2>>& feature_sizes,
-                                            const torch::TensorOptions& options) const {
+torch::Tensor AnchorGenerator::grid_anchors(
+    const std::array<int64_t, 2>& padded_size,
+    const std::vector<std::array<int64_t, 2>>& feature_sizes,
+    const torch::TensorOptions& options) const {
   TORCH_CHECK(static_cast<int64_t>(feature_sizes.size()) == num_levels(),
               "AnchorGenerator: ", num_levels(), " levels configured but ", feature_sizes.size(),
               " feature maps given");

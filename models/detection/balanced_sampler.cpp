@@ -22,8 +22,8 @@ std::vector<SampledIndices> BalancedPositiveNegativeSampler::operator()(
     const auto positive = torch::nonzero(l >= 1).squeeze(1);
     const auto negative = torch::nonzero(l == 0).squeeze(1);
     // int() truncation of batch * fraction, as torchvision.
-    const auto quota = static_cast<int64_t>(static_cast<double>(batch_size_per_image_) *
-                                            positive_fraction_);
+    const auto quota =
+        static_cast<int64_t>(static_cast<double>(batch_size_per_image_) * positive_fraction_);
     const int64_t num_pos = std::min(positive.numel(), quota);
     const int64_t num_neg = std::min(negative.numel(), batch_size_per_image_ - num_pos);
     const auto long_opts = l.options().dtype(torch::kLong);
@@ -40,8 +40,7 @@ SampledIndices fixed_sample(const torch::Tensor& labels, const torch::Tensor& po
   TORCH_CHECK(labels.dim() == 1, "fixed_sample: labels must be [N], got ", labels.sizes());
   const auto check = [&](const torch::Tensor& idx, bool want_positive) {
     const char* what = want_positive ? "positive" : "negative";
-    TORCH_CHECK(idx.dim() == 1, "fixed_sample: ", what, " indices must be [K], got ",
-                idx.sizes());
+    TORCH_CHECK(idx.dim() == 1, "fixed_sample: ", what, " indices must be [K], got ", idx.sizes());
     auto sorted = std::get<0>(idx.to(labels.device(), torch::kLong).sort());
     if (sorted.numel() == 0) return sorted;
     TORCH_CHECK(sorted[0].item<int64_t>() >= 0 && sorted[-1].item<int64_t>() < labels.size(0),

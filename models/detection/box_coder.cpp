@@ -9,8 +9,9 @@ torch::Tensor BoxCoder::encode(const torch::Tensor& reference_boxes,
               "BoxCoder::encode: need two [N, 4] tensors, got ", reference_boxes.sizes(), " and ",
               proposals.sizes());
   // torchvision multiplies by the weights as a tensor of the boxes' dtype.
-  const auto w = torch::tensor(std::vector<double>(options_.weights.begin(), options_.weights.end()),
-                               reference_boxes.options());
+  const auto w =
+      torch::tensor(std::vector<double>(options_.weights.begin(), options_.weights.end()),
+                    reference_boxes.options());
   const auto col = [](const torch::Tensor& t, int64_t i) { return t.select(1, i).unsqueeze(1); };
 
   const auto ex_widths = col(proposals, 2) - col(proposals, 0);
@@ -56,9 +57,9 @@ torch::Tensor BoxCoder::decode(const torch::Tensor& rel_codes, const torch::Tens
   const auto pred_ctr_y = dy * heights + ctr_y;
   const auto half_w = 0.5 * (torch::exp(dw) * widths);
   const auto half_h = 0.5 * (torch::exp(dh) * heights);
-  return torch::stack({pred_ctr_x - half_w, pred_ctr_y - half_h, pred_ctr_x + half_w,
-                       pred_ctr_y + half_h},
-                      2)
+  return torch::stack(
+             {pred_ctr_x - half_w, pred_ctr_y - half_h, pred_ctr_x + half_w, pred_ctr_y + half_h},
+             2)
       .flatten(1);
 }
 

@@ -19,7 +19,8 @@ void check_boxes(const torch::Tensor& boxes, const char* what) {
 template <typename T>
 T threshold_below(double threshold) {
   T t = static_cast<T>(threshold);
-  if (static_cast<double>(t) > threshold) t = std::nextafter(t, -std::numeric_limits<T>::infinity());
+  if (static_cast<double>(t) > threshold)
+    t = std::nextafter(t, -std::numeric_limits<T>::infinity());
   return t;
 }
 
@@ -92,9 +93,9 @@ torch::Tensor nms_impl(const torch::Tensor& boxes, const torch::Tensor& scores,
     cpu_idxs = idxs.detach().to(torch::kCPU, torch::kLong).contiguous();
   }
   const int64_t* category = idxs.defined() ? cpu_idxs.data_ptr<int64_t>() : nullptr;
-  std::vector<int64_t> keep =
-      dtype == torch::kDouble ? greedy_nms<double>(cpu_boxes, order, category, iou_threshold)
-                              : greedy_nms<float>(cpu_boxes, order, category, iou_threshold);
+  std::vector<int64_t> keep = dtype == torch::kDouble
+                                  ? greedy_nms<double>(cpu_boxes, order, category, iou_threshold)
+                                  : greedy_nms<float>(cpu_boxes, order, category, iou_threshold);
   return torch::tensor(keep, torch::kLong).to(boxes.device());
 }
 

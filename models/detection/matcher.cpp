@@ -5,9 +5,9 @@
 namespace zoo {
 
 Matcher::Matcher(MatcherOptions options) : options_(options) {
-  TORCH_CHECK(options_.low_threshold <= options_.high_threshold,
-              "Matcher: low_threshold (", options_.low_threshold, ") must be <= high_threshold (",
-              options_.high_threshold, ")");
+  TORCH_CHECK(options_.low_threshold <= options_.high_threshold, "Matcher: low_threshold (",
+              options_.low_threshold, ") must be <= high_threshold (", options_.high_threshold,
+              ")");
 }
 
 torch::Tensor Matcher::operator()(const torch::Tensor& match_quality) const {

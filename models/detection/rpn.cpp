@@ -50,10 +50,10 @@ std::pair<torch::Tensor, torch::Tensor> concat_box_prediction_layers(
               "concat_box_prediction_layers: need as many delta maps as logit maps");
   std::vector<torch::Tensor> cls, reg;
   for (size_t l = 0; l < logits.size(); ++l) {
-    TORCH_CHECK(logits[l].dim() == 4 && deltas[l].dim() == 4 &&
-                    deltas[l].size(1) == 4 * logits[l].size(1),
-                "concat_box_prediction_layers: level ", l, " has logits ", logits[l].sizes(),
-                " and deltas ", deltas[l].sizes(), "; need [N, A, H, W] and [N, 4A, H, W]");
+    TORCH_CHECK(
+        logits[l].dim() == 4 && deltas[l].dim() == 4 && deltas[l].size(1) == 4 * logits[l].size(1),
+        "concat_box_prediction_layers: level ", l, " has logits ", logits[l].sizes(),
+        " and deltas ", deltas[l].sizes(), "; need [N, A, H, W] and [N, 4A, H, W]");
     cls.push_back(permute_and_flatten(logits[l], 1));
     reg.push_back(permute_and_flatten(deltas[l], 4));
   }
@@ -69,8 +69,9 @@ RegionProposalNetworkImpl::RegionProposalNetworkImpl(const RpnOptions& options)
   TORCH_CHECK(options_.pre_nms_top_n_train > 0 && options_.pre_nms_top_n_test > 0 &&
                   options_.post_nms_top_n_train > 0 && options_.post_nms_top_n_test > 0,
               "RegionProposalNetwork: the top-n values must be > 0");
-  head = register_module("head", RPNHead(options_.in_channels, anchors_per_location(options_.anchors),
-                                         options_.conv_depth));
+  head = register_module(
+      "head",
+      RPNHead(options_.in_channels, anchors_per_location(options_.anchors), options_.conv_depth));
 }
 
 RpnOutput RegionProposalNetworkImpl::forward(const ImageSize& padded_size,
@@ -78,24 +79,25 @@ RpnOutput RegionProposalNetworkImpl::forward(const ImageSize& padded_size,
                                              const std::vector<torch::Tensor>& features) {
   TORCH_CHECK(!features.empty(), "RegionProposalNetwork: no feature maps");
   const int64_t num_images = features[0].size(0);
-  TORCH_CHECK(static_cast<int64_t>(image_sizes.size()) == num_images, "RegionProposalNetwork: ",
-              image_sizes.size(), " image sizes for a batch of ", num_images);
+  TORCH_CHECK(static_cast<int64_t>(image_sizes.size()) == num_images,
+              "RegionProposalNetwork: ", image_sizes.size(), " image sizes for a batch of ",
+              num_images);
   for (const auto& s : image_sizes)
     TORCH_CHECK(s[0] > 0 && s[1] > 0 && s[0] <= padded_size[0] && s[1] <= padded_size[1],
                 "RegionProposalNetwork: image size ", s[0], "x", s[1],
-                " must be positive and fit the padded batch ", padded_size[0], "x",
-                padded_size[1]);
+                " must be positive and fit the padded batch ", padded_size[0], "x", padded_size[1]);
 
   RpnOutput out;
   const auto [logits, deltas] = head->forward(features);
   out.anchors = anchor_generator(padded_size, features);
-  for (const auto& l : logits) out.num_anchors_per_level.push_back(l.size(1) * l.size(2) * l.size(3));
+  for (const auto& l : logits)
+    out.num_anchors_per_level.push_back(l.size(1) * l.size(2) * l.size(3));
   std::tie(out.objectness, out.pred_deltas) = concat_box_prediction_layers(logits, deltas);
 
   // Faster R-CNN does not backpropagate through the proposals.
   const auto all_anchors = out.anchors.repeat({num_images, 1});
-  const auto proposals = box_coder.decode(out.pred_deltas.detach(), all_anchors)
-                             .view({num_images, -1, 4});
+  const auto proposals =
+      box_coder.decode(out.pred_deltas.detach(), all_anchors).view({num_images, -1, 4});
   std::tie(out.boxes, out.scores) =
       filter_proposals(proposals, out.objectness.detach().view({num_images, -1}), image_sizes,
                        out.num_anchors_per_level);
@@ -103,10 +105,10 @@ RpnOutput RegionProposalNetworkImpl::forward(const ImageSize& padded_size,
 }
 
 std::pair<std::vector<torch::Tensor>, std::vector<torch::Tensor>>
-RegionProposalNetworkImpl::filter_proposals(const torch::Tensor& proposals,
-                                            const torch::Tensor& objectness,
-                                            const std::vector<ImageSize>& image_sizes,
-                                            const std::vector<int64_t>& num_anchors_per_level) const {
+RegionProposalNetworkImpl::filter_proposals(
+    const torch::Tensor& proposals, const torch::Tensor& objectness,
+    const std::vector<ImageSize>& image_sizes,
+    const std::vector<int64_t>& num_anchors_per_level) const {
   const int64_t num_images = proposals.size(0);
   TORCH_CHECK(proposals.dim() == 3 && proposals.size(2) == 4 && objectness.dim() == 2 &&
                   objectness.size(0) == num_images && objectness.size(1) == proposals.size(1) &&
@@ -155,9 +157,10 @@ RpnTargets RegionProposalNetworkImpl::match(const RpnOutput& output,
                                             const std::vector<torch::Tensor>& gt_boxes) const {
   const auto& anchors = output.anchors;
   const int64_t t = anchors.size(0);
-  TORCH_CHECK(!gt_boxes.empty() && static_cast<int64_t>(gt_boxes.size()) * t == output.objectness.numel(),
-              "RegionProposalNetwork: ", gt_boxes.size(), " gt box sets for a batch of ",
-              output.objectness.numel() / std::max<int64_t>(t, 1), " images");
+  TORCH_CHECK(
+      !gt_boxes.empty() && static_cast<int64_t>(gt_boxes.size()) * t == output.objectness.numel(),
+      "RegionProposalNetwork: ", gt_boxes.size(), " gt box sets for a batch of ",
+      output.objectness.numel() / std::max<int64_t>(t, 1), " images");
   std::vector<torch::Tensor> idxs, labels, targets;
   for (size_t i = 0; i < gt_boxes.size(); ++i) {
     const auto gt = gt_boxes[i].to(anchors.options());
@@ -165,7 +168,8 @@ RpnTargets RegionProposalNetworkImpl::match(const RpnOutput& output,
                 "RegionProposalNetwork: gt boxes of image ", i, " must be [M, 4], got ",
                 gt.sizes());
     if (gt.numel() == 0) {  // background image: every anchor negative
-      idxs.push_back(torch::full({t}, Matcher::kBelowLowThreshold, anchors.options().dtype(torch::kLong)));
+      idxs.push_back(
+          torch::full({t}, Matcher::kBelowLowThreshold, anchors.options().dtype(torch::kLong)));
       labels.push_back(torch::zeros({t}, anchors.options()));
       // torchvision encodes against all-zero boxes here (-inf widths); only positives are ever
       // read, so zeros say the same without non-finite values.

@@ -14,8 +14,8 @@ RPNHeadImpl::RPNHeadImpl(int64_t in_channels, int64_t num_anchors, int64_t conv_
     conv->push_back(torch::nn::Sequential(
         torch::nn::Conv2d(Conv2dOptions(in_channels, in_channels, 3).padding(1)),
         torch::nn::ReLU()));
-  cls_logits = register_module("cls_logits",
-                               torch::nn::Conv2d(Conv2dOptions(in_channels, num_anchors, 1)));
+  cls_logits =
+      register_module("cls_logits", torch::nn::Conv2d(Conv2dOptions(in_channels, num_anchors, 1)));
   bbox_pred = register_module("bbox_pred",
                               torch::nn::Conv2d(Conv2dOptions(in_channels, 4 * num_anchors, 1)));
 

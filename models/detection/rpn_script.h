@@ -8,12 +8,16 @@
 //   rpn_proposals(objectness: Tensor, deltas: Tensor, anchors: Tensor, image_size: List[int],
 //                 num_anchors_per_level: List[int]) -> Tuple[Tensor, Tensor]    (boxes, scores)
 //
+// and their helper rpn_grid.
+//
 // rpn_proposals works on one image (objectness [T], deltas [T, 4], anchors [T, 4], image_size
 // (height, width)) and returns what RegionProposalNetwork::filter_proposals returns for it in
 // the chosen mode. The options (cell anchors, box-coder clip, top-n values, thresholds) are
 // baked into the source as literals. Every step uses the same tensor expressions as the C++
 // path, and the NMS (written here in TorchScript: an IoU matrix, then a greedy pass in stable
 // score order) compares IoU > threshold in double like box_ops' nms, so results are identical.
+// The IoU matrix costs O(n^2) memory: about 40 MB of temporaries for the 1000 boxes of eval mode,
+// about 150 MB for 2000.
 #include <string>
 
 #include "models/detection/rpn.h"

@@ -1,6 +1,8 @@
 // RPN losses: the smooth-L1 values and the end-to-end numbers of spec §5.6 / §5.8, the
 // normaliser (number of sampled anchors, not positives), label validation, the empty sample,
 // and parity with torchvision's compute_loss on tests/fixtures/rpn_golden.json.
+#include "losses/rpn_loss.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,8 +10,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include "losses/rpn_loss.h"
 
 namespace zoo {
 namespace {
@@ -19,9 +19,10 @@ torch::Tensor idx(std::vector<int64_t> v) { return torch::tensor(v, torch::kLong
 TEST(RpnLoss, SmoothL1SumOverPositivesDividedBySampled) {
   // Coordinates (0, 0.05, 1/9, 0.2, 1, -0.5, 0, 0) -> smooth_l1 (beta 1/9) sum 1.6001389; two
   // positives + two negatives sampled -> / 4. A third, unsampled row must not count.
-  const auto deltas = torch::tensor({0.0f, 0.05f, 1.0f / 9.0f, 0.2f, 1.0f, -0.5f, 0.0f, 0.0f, 0.0f,
-                                     0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 9.0f, 9.0f, 9.0f, 9.0f})
-                          .view({5, 4});
+  const auto deltas =
+      torch::tensor({0.0f, 0.05f, 1.0f / 9.0f, 0.2f, 1.0f, -0.5f, 0.0f, 0.0f, 0.0f, 0.0f,
+                     0.0f, 0.0f,  0.0f,        0.0f, 0.0f, 0.0f,  9.0f, 9.0f, 9.0f, 9.0f})
+          .view({5, 4});
   const auto targets = torch::zeros({5, 4});
   const auto labels = torch::tensor({1.0f, 1.0f, 0.0f, 0.0f, -1.0f});
   const auto logits = torch::zeros({5});
@@ -98,8 +99,8 @@ TEST(RpnLoss, MatchesTorchvisionComputeLoss) {
     auto targets = torch::zeros({n, 4});
     targets.narrow(0, 0, p).copy_(floats(s["regression_targets"]).view({p, 4}));
     const auto all = torch::arange(n, torch::kLong);
-    const auto l = rpn_loss(logits, deltas, labels, targets, all.narrow(0, 0, p),
-                            all.narrow(0, p, n - p));
+    const auto l =
+        rpn_loss(logits, deltas, labels, targets, all.narrow(0, 0, p), all.narrow(0, p, n - p));
     EXPECT_NEAR(l.objectness.item<double>(), c["loss_objectness"].get<double>(), 1e-6);
     EXPECT_NEAR(l.box_reg.item<double>(), c["loss_rpn_box_reg"].get<double>(), 1e-6);
   }

@@ -15,9 +15,9 @@ TEST(DetectionAnchors, NineBaseAnchorsOfTheSpec) {
   const AnchorGenerator gen;  // sizes 128, 256, 512 x ratios 0.5, 1, 2
   EXPECT_EQ(gen.num_levels(), 1);
   EXPECT_EQ(gen.num_anchors_per_location(), (std::vector<int64_t>{9}));
-  const auto expected = rows({-91,  -45,  91,  45,  -181, -91,  181, 91,  -362, -181, 362, 181,
-                              -64,  -64,  64,  64,  -128, -128, 128, 128, -256, -256, 256, 256,
-                              -45,  -91,  45,  91,  -91,  -181, 91,  181, -181, -362, 181, 362});
+  const auto expected = rows({-91, -45, 91, 45, -181, -91,  181, 91,  -362, -181, 362, 181,
+                              -64, -64, 64, 64, -128, -128, 128, 128, -256, -256, 256, 256,
+                              -45, -91, 45, 91, -91,  -181, 91,  181, -181, -362, 181, 362});
   EXPECT_TRUE(torch::equal(gen.cell_anchors(0), expected));
 }
 
@@ -71,8 +71,7 @@ TEST(DetectionAnchors, FollowsTheFeatureDtypeAndChecksLevels) {
   const auto anchors = gen({32, 32}, {torch::zeros({2, 4, 2, 2}, torch::kDouble)});
   EXPECT_EQ(anchors.scalar_type(), torch::kDouble);
   EXPECT_EQ(anchors.size(0), 2 * 2 * 9);
-  EXPECT_THROW(gen({32, 32}, {torch::zeros({1, 4, 2, 2}), torch::zeros({1, 4, 1, 1})}),
-               c10::Error);
+  EXPECT_THROW(gen({32, 32}, {torch::zeros({1, 4, 2, 2}), torch::zeros({1, 4, 1, 1})}), c10::Error);
 }
 
 }  // namespace

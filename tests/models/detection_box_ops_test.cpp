@@ -16,9 +16,7 @@ std::vector<int64_t> to_vec(const torch::Tensor& t) {
   return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
 }
 
-torch::Tensor boxes(std::vector<float> v) {
-  return torch::tensor(v).view({-1, 4});
-}
+torch::Tensor boxes(std::vector<float> v) { return torch::tensor(v).view({-1, 4}); }
 
 // O(n^2) reference written with tensor ops: visit by score, drop everything above the threshold.
 std::vector<int64_t> reference_nms(const torch::Tensor& b, const torch::Tensor& s, double thr) {
@@ -37,7 +35,8 @@ std::vector<int64_t> reference_nms(const torch::Tensor& b, const torch::Tensor& 
 
 TEST(DetectionBoxOps, IouOfTheSpecExample) {
   // spec §5.4 "Real boxes": gts x anchors.
-  const auto anchors = boxes({0, 0, 10, 10, 5, 5, 15, 15, 0, 0, 20, 20, 30, 30, 40, 40, 0, 0, 9, 10});
+  const auto anchors =
+      boxes({0, 0, 10, 10, 5, 5, 15, 15, 0, 0, 20, 20, 30, 30, 40, 40, 0, 0, 9, 10});
   const auto gts = boxes({0, 0, 10, 10, 28, 28, 38, 38});
   const auto iou = box_iou(gts, anchors);
   ASSERT_EQ(iou.sizes(), (std::vector<int64_t>{2, 5}));

@@ -28,8 +28,9 @@ TEST(DetectionRpnHead, TorchvisionNamesShapesAndInit) {
   RPNHead head(64, 9);
   std::set<std::string> names;
   for (const auto& p : head->named_parameters()) names.insert(p.key());
-  EXPECT_EQ(names, (std::set<std::string>{"conv.0.0.weight", "conv.0.0.bias", "cls_logits.weight",
-                                          "cls_logits.bias", "bbox_pred.weight", "bbox_pred.bias"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"conv.0.0.weight", "conv.0.0.bias", "cls_logits.weight",
+                                   "cls_logits.bias", "bbox_pred.weight", "bbox_pred.bias"}));
   const auto params = head->named_parameters();
   EXPECT_EQ(params["conv.0.0.weight"].sizes(), (std::vector<int64_t>{64, 64, 3, 3}));
   EXPECT_EQ(params["cls_logits.weight"].sizes(), (std::vector<int64_t>{9, 64, 1, 1}));
@@ -90,9 +91,10 @@ TEST(DetectionRpn, EndToEndExampleOfTheSpec) {
   const auto logits = (torch::arange(16, torch::kFloat) - 8).view({1, 16});
   const auto [boxes, scores] =
       eval_rpn->filter_proposals(out.anchors.unsqueeze(0), logits, {{64, 64}}, {16});
-  EXPECT_TRUE(torch::equal(boxes[0], rows({32, 32, 64, 64, 16, 32, 48, 64, 0, 32, 32, 64, 0, 32,
-                                           16, 64, 32, 16, 64, 48})));
-  EXPECT_TRUE(torch::allclose(scores[0], torch::sigmoid(torch::tensor({7.0f, 6.0f, 5.0f, 4.0f, 3.0f}))));
+  EXPECT_TRUE(torch::equal(boxes[0], rows({32, 32, 64, 64, 16, 32, 48, 64, 0,  32,
+                                           32, 64, 0,  32, 16, 64, 32, 16, 64, 48})));
+  EXPECT_TRUE(
+      torch::allclose(scores[0], torch::sigmoid(torch::tensor({7.0f, 6.0f, 5.0f, 4.0f, 3.0f}))));
 }
 
 TEST(DetectionRpn, FilterDropsSmallAndLowScoringBoxesAndSuppressesPerLevel) {
@@ -102,8 +104,8 @@ TEST(DetectionRpn, FilterDropsSmallAndLowScoringBoxesAndSuppressesPerLevel) {
   rpn->eval();
   // Level 0: a box, a 0.0005-wide box, a box left of the image (clipped to zero width), a
   // duplicate of the first with a lower score, a low-scoring box. Level 1: the same first box.
-  const auto boxes = rows({0, 0, 10, 10, 5, 5, 5.0005f, 20, -30, 0, -20, 10, 0, 0, 10, 10, 20, 20,
-                           30, 30, 0, 0, 10, 10})
+  const auto boxes = rows({0, 0, 10, 10, 5,  5,  5.0005f, 20, -30, 0, -20, 10,
+                           0, 0, 10, 10, 20, 20, 30,      30, 0,   0, 10,  10})
                          .unsqueeze(0);
   const auto logits = torch::tensor({3.0f, 4.0f, 5.0f, 2.0f, -1.0f, 1.0f}).view({1, 6});
   const auto [kept, scores] = rpn->filter_proposals(boxes, logits, {{40, 40}}, {5, 1});

@@ -4,13 +4,12 @@
 // the proposals with their scores and order in train and eval mode (1e-5). The losses of the
 // same cases are checked in tests/losses/rpn_loss_test.cpp.
 #include <gtest/gtest.h>
+#include <torch/version.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <torch/version.h>
 
 #include "models/detection/rpn.h"
 
@@ -35,18 +34,23 @@ const Json& golden_case(const std::string& name) {
 }
 
 torch::Tensor floats(const Json& values, std::vector<int64_t> shape = {-1}) {
-  return torch::tensor(values.get<std::vector<double>>(), torch::kDouble).to(torch::kFloat).view(shape);
+  return torch::tensor(values.get<std::vector<double>>(), torch::kDouble)
+      .to(torch::kFloat)
+      .view(shape);
 }
 torch::Tensor longs(const Json& values) {
   return torch::tensor(values.get<std::vector<int64_t>>(), torch::kLong);
 }
-torch::Tensor shaped(const Json& t) { return floats(t["data"], t["shape"].get<std::vector<int64_t>>()); }
+torch::Tensor shaped(const Json& t) {
+  return floats(t["data"], t["shape"].get<std::vector<int64_t>>());
+}
 
 // Largest |a - b|, with a check that the shapes agree.
 double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
   if (a.sizes() != b.sizes()) return 1e30;
-  return a.numel() == 0 ? 0.0 : (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
+  return a.numel() == 0 ? 0.0
+                        : (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
 }
 
 RpnOptions options_of(const Json& c) {
@@ -130,14 +134,18 @@ void check_case(const std::string& name) {
   // Matching and targets with the recorded sample.
   const auto targets = s.rpn->training_targets(out, s.gt, sample_of(c));
   for (size_t i = 0; i < s.gt.size(); ++i) {
-    const auto range = [&](const torch::Tensor& x) { return x.narrow(0, static_cast<int64_t>(i) * t, t); };
+    const auto range = [&](const torch::Tensor& x) {
+      return x.narrow(0, static_cast<int64_t>(i) * t, t);
+    };
     EXPECT_TRUE(torch::equal(range(targets.labels), floats(c["labels"][i]))) << "labels " << i;
     const auto& matched = c["matched_idxs"][i];
-    const auto expected_idx = matched.is_null() ? torch::full({t}, -1, torch::kLong) : longs(matched);
+    const auto expected_idx =
+        matched.is_null() ? torch::full({t}, -1, torch::kLong) : longs(matched);
     EXPECT_TRUE(torch::equal(range(targets.matched_idxs), expected_idx)) << "matched " << i;
     if (!c["regression_targets"][i].is_null()) {
-      EXPECT_LT(max_diff(range(targets.regression_targets), floats(c["regression_targets"][i], {-1, 4})),
-                1e-5)
+      EXPECT_LT(
+          max_diff(range(targets.regression_targets), floats(c["regression_targets"][i], {-1, 4})),
+          1e-5)
           << "regression targets " << i;
     }
   }
