@@ -195,7 +195,6 @@ void write_png(const std::string& path, const cv::Mat& img) {
   atomic_write(path, [&](const ByteSink& sink) { sink(png.data(), png.size()); });
 }
 
-
 std::vector<cv::Point2d> points_of(const torch::Tensor& t) {  // [21, 2] -> points
   const auto c = t.to(torch::kCPU, torch::kDouble).contiguous();
   std::vector<cv::Point2d> out;
