@@ -10,13 +10,13 @@
 
 #include <cstdio>
 #include <exception>
-#include <fstream>
 #include <iostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "models/conv_inverse.h"
+#include "train/plot.h"
 
 namespace {
 
@@ -91,20 +91,6 @@ cv::Mat run_case(const std::string& name, const torch::Tensor& x, const torch::T
   return titled;
 }
 
-// Encode first, write to a temporary name, then rename: the PNG is either complete or absent.
-void write_png(const cv::Mat& img, const std::string& path) {
-  std::vector<uchar> png;
-  if (!cv::imencode(".png", img, png)) throw std::runtime_error("PNG encoding failed");
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw std::runtime_error("cannot rename " + tmp + " to " + path);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,7 +119,7 @@ int main(int argc, char** argv) {
                                  run_case("not injective: blur, stride 2", x, kernel, strided)};
     cv::Mat sheet;
     cv::vconcat(rows, sheet);
-    write_png(sheet, out_path);
+    zoo::write_png(out_path, sheet);
     std::printf("wrote %s\n", out_path.c_str());
     return 0;
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -72,8 +73,12 @@ void write_line_plot(const std::string& path, const std::string& title, const st
     cv::putText(img, s.name, cv::Point(width - right - 180, top + 20 + 18 * static_cast<int>(k)),
                 font, 0.45, colour, 1, cv::LINE_AA);
   }
+  write_png(path, img);
+}
+
+void write_png(const std::string& path, const cv::Mat& image) {
   std::vector<uchar> png;
-  cv::imencode(".png", img, png);
+  if (!cv::imencode(".png", image, png)) throw std::runtime_error(path + ": PNG encoding failed");
   atomic_write(path, [&](const ByteSink& sink) { sink(png.data(), png.size()); });
 }
 

@@ -25,6 +25,7 @@
 #include "models/keypoint_regressor.h"
 #include "train/atomic_file.h"
 #include "train/bert_io.h"
+#include "train/plot.h"
 #include "train/keypoint_metrics.h"
 #include "train/resnet_script.h"
 #include "train/tasks/heatmap_model.h"
@@ -187,12 +188,6 @@ void draw_skeleton(cv::Mat& img, const std::vector<cv::Point2d>& uv, bool ground
     cv::circle(img, pt(uv[static_cast<size_t>(j)]), (ground_truth ? 1 : 2) * thickness * 16 / 2 + 8, colour,
                cv::FILLED, cv::LINE_AA, kShift);
   }
-}
-
-void write_png(const std::string& path, const cv::Mat& img) {
-  std::vector<uchar> png;
-  cv::imencode(".png", img, png);
-  atomic_write(path, [&](const ByteSink& sink) { sink(png.data(), png.size()); });
 }
 
 std::vector<cv::Point2d> points_of(const torch::Tensor& t) {  // [21, 2] -> points

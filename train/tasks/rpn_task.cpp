@@ -21,6 +21,7 @@
 #include "models/resnet.h"
 #include "train/atomic_file.h"
 #include "train/bert_io.h"
+#include "train/plot.h"
 #include "train/tasks/rpn_export.h"
 #include "train/trainer.h"
 
@@ -160,12 +161,6 @@ struct RecallCounter {
     m[prefix + "ar100"] = average_recall(0);
   }
 };
-
-void write_png(const std::string& path, const cv::Mat& image) {
-  std::vector<uchar> bytes;
-  cv::imencode(".png", image, bytes);
-  atomic_write(path, [&](const ByteSink& sink) { sink(bytes.data(), bytes.size()); });
-}
 
 void draw_boxes(cv::Mat& image, const torch::Tensor& boxes, const cv::Scalar& colour, int thickness) {
   const auto b = boxes.to(torch::kCPU, torch::kFloat64).contiguous();
