@@ -64,6 +64,14 @@ struct Bench {
   virtual void step(int i) = 0;
   virtual double items_per_step() const = 0;
   virtual const char* items() const = 0;  // "tokens" | "images"
+  virtual torch::optim::Optimizer& optim() = 0;
+  // What data-parallel training all-reduces per step: the trained parameters' float32 bytes.
+  double gradient_mb() {
+    int64_t n = 0;
+    for (const auto& group : optim().param_groups())
+      for (const auto& p : group.params()) n += p.numel();
+    return static_cast<double>(n) * 4 / 1e6;
+  }
 };
 
 // bench_bert.py --task mlm: vocab 8192, hidden 256, 4 layers, 4 heads, FFN 1024, seq 128,
@@ -74,6 +82,7 @@ struct MlmBench : Bench {
   static constexpr int64_t V = 8192, B = 32, S = 128, CLS = 1, SEP = 2, MASK = 3;
   zoo::BertForMaskedLM model{zoo::BertConfig{}};
   std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(*model, "adamw", 1e-4, 0.01);
+  torch::optim::Optimizer& optim() override { return *optimizer; }
   std::vector<std::array<torch::Tensor, 4>> batches;  // ids, mask, types, labels
 
   MlmBench() {
@@ -117,6 +126,7 @@ struct StsBench : Bench {
   static constexpr int64_t V = 8192, B = 32, S = 64, CLS = 1, SEP = 2;
   zoo::StsModel model{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
+  torch::optim::Optimizer& optim() override { return *optimizer; }
   std::vector<std::array<torch::Tensor, 4>> batches;  // ids, mask, types, target
 
   StsBench() {
@@ -165,6 +175,7 @@ struct KeypointsBench : Bench {
   static constexpr int64_t B = 32, R = 128, K = 21;
   zoo::KeypointRegressor model{zoo::KeypointRegressorOptions{}};
   std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(*model, "adam", 1e-3, 0.0);
+  torch::optim::Optimizer& optim() override { return *optimizer; }
   std::vector<std::array<torch::Tensor, 2>> batches;
 
   KeypointsBench() {
@@ -192,6 +203,7 @@ struct HeatmapBench : Bench {
   zoo::HeatmapNet model{zoo::HeatmapNetOptions{}};
   zoo::SoftArgmax2d soft_argmax{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(*model, "adam", 1e-3, 0.0);
+  torch::optim::Optimizer& optim() override { return *optimizer; }
   std::vector<std::array<torch::Tensor, 2>> batches;
 
   HeatmapBench() {
@@ -224,6 +236,7 @@ struct HeatmapBench : Bench {
 struct RpnBench : Bench {
   zoo::RegionProposalNetwork rpn{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
+  torch::optim::Optimizer& optim() override { return *optimizer; }
   std::vector<torch::Tensor> features{torch::randn({2, 256, 38, 50})};
   std::vector<torch::Tensor> gt_boxes;
   bool train;
@@ -349,6 +362,7 @@ int main(int argc, char** argv) {
             << ", \"warmup\": " << warmup << ", \"step_ms_median\": " << median * 1e3
             << ", \"step_ms_min\": " << *fastest * 1e3 << ", \"step_ms_max\": " << *slowest * 1e3
             << ", \"steps_per_s\": " << 1.0 / median << ", \"" << bench->items()
-            << "_per_s\": " << bench->items_per_step() / median << ", \"peak_rss_mb\": " << peak_rss_mb() << "}\n";
+            << "_per_s\": " << bench->items_per_step() / median << ", \"gradient_mb\": " << bench->gradient_mb()
+            << ", \"peak_rss_mb\": " << peak_rss_mb() << "}\n";
   return 0;
 }

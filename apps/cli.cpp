@@ -1,4 +1,5 @@
 #include "apps/cli.h"
+#include "apps/launch.h"
 
 #include <chrono>
 #include <ctime>
@@ -12,6 +13,7 @@
 
 #include "train/registry.h"
 #include "train/run_info.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -28,7 +30,12 @@ const char* const kUsage =
     "  eval    --run DIR [--split val] [--set a.b=v]...\n"
     "  export  --run DIR                   TorchScript + Python-loadable weights in DIR/export\n"
     "  predict --run DIR INPUT...          task-specific, human-readable output\n"
+    "  launch  --nproc N -- COMMAND...     N local ranks of a data-parallel job (torchrun convention)\n"
     "run `zoo <command> --help` for the options of a command\n";
+
+// How long a rank waits for the others: to join, and in any collective (rank 0 may spend minutes
+// preparing the data before the first one). torch.distributed's default.
+constexpr std::chrono::minutes kRendezvousTimeout{30};
 
 struct RunContext {
   Config config{Json::object()};
@@ -89,6 +96,9 @@ int cmd_tasks(int argc, char** argv) {
   return 0;
 }
 
+int train_other_rank(RunContext& ctx, const TrainOptions& train, bool resume, const std::string& run_dir,
+                     const torch::Device& device, ProcessGroup& group);
+
 int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_task) {
   const std::string program = fixed_task ? "train_" + *fixed_task : "zoo train";
   auto o = command_options(program, "Train a model; the run directory gets config.json, metrics.jsonl, "
@@ -134,7 +144,14 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
     throw UserError(origin + ": task is '" + base.value("task", "") + "' but this is " + program);
   RunContext ctx = resolve(base, origin, sets);
   const TrainOptions train = train_options(ctx.config);
-  const torch::Device device = configure_runtime(train);
+  const DistributedEnv env = distributed_env();
+  const torch::Device device = configure_runtime(train, env);
+  if (env.enabled() && run_dir.empty())
+    throw UserError("a data-parallel run (WORLD_SIZE=" + std::to_string(env.world_size) +
+                    ") needs --out DIR: every rank must use the same run directory");
+  std::unique_ptr<ProcessGroup> group;
+  if (env.enabled()) group = ProcessGroup::connect(env, device, kRendezvousTimeout);
+  if (env.rank > 0) return train_other_rank(ctx, train, resume, run_dir, device, *group);
 
   if (run_dir.empty()) {
     const std::time_t now = std::time(nullptr);
@@ -145,7 +162,9 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   if (!resume && fs::exists(run_dir + "/checkpoints/last.pt"))
     throw UserError(run_dir + " already holds a run: pass --resume to continue it, or choose another --out");
   std::cout << program << ": task " << ctx.entry->name << ", run directory " << run_dir << ", "
-            << torch::get_num_threads() << " threads, device " << device.str() << "\n";
+            << torch::get_num_threads() << " threads, device " << device.str();
+  if (group) std::cout << ", rank 0 of " << group->world_size();
+  std::cout << "\n";
   // Build the task (which validates its sections and may write e.g. vocab.txt) before the run
   // directory gets its config: a rejected config leaves no half-made run behind.
   const bool new_dir = !fs::exists(run_dir);
@@ -159,12 +178,36 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   fs::create_directories(run_dir);
   Json resolved = ctx.config.values();
   resolved["run_info"] = run_info(device.str());
+  if (group) resolved["run_info"]["world_size"] = group->world_size();
   write_json_file(run_dir + "/config.json", resolved);
-  Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device);
+  if (group) group->barrier();  // the run directory is ready for the other ranks
+  Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device,
+                  group.get());
   const TrainResult result = trainer.fit(resume);
   std::cout << "held-out metrics (val) after " << result.steps << " steps:\n";
   print_metrics(result.final_metrics);
   std::cout << "run directory: " << run_dir << "\n";
+  return 0;
+}
+
+// Rank r > 0 of a data-parallel job: it waits until rank 0 has checked the config and prepared
+// the run directory, then builds its task in a scratch directory seeded with rank 0's files
+// (vocab.txt, pose statistics), so that no two processes ever write the same file; the trainer
+// reads and writes nothing in the run directory but the checkpoint it resumes from.
+int train_other_rank(RunContext& ctx, const TrainOptions& train, bool resume, const std::string& run_dir,
+                     const torch::Device& device, ProcessGroup& group) {
+  group.barrier();
+  const std::string scratch = run_dir + "/.rank" + std::to_string(group.rank());
+  fs::remove_all(scratch);
+  fs::create_directories(scratch);
+  for (const auto& entry : fs::directory_iterator(run_dir))
+    if (entry.is_regular_file()) fs::copy_file(entry.path(), scratch + "/" + entry.path().filename().string());
+  const Json& values = ctx.config.values();
+  if (values.contains("eval") && values["eval"].contains("pictures")) ctx.config.set("eval.pictures=false");
+  auto task = ctx.entry->create(ctx.config, scratch);
+  Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device, &group);
+  trainer.fit(resume);
+  fs::remove_all(scratch);
   return 0;
 }
 
@@ -239,7 +282,11 @@ int cmd_predict(int argc, char** argv) {
 }  // namespace
 
 int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task) {
-  const std::string program = fixed_task ? "train_" + *fixed_task : "zoo";
+  std::string program = fixed_task ? "train_" + *fixed_task : "zoo";
+  // Under a launcher several ranks share one terminal: their errors say which rank they are.
+  if (const char* rank = std::getenv("RANK"); rank != nullptr && *rank != '\0' && std::getenv("WORLD_SIZE") != nullptr &&
+                                             std::string(std::getenv("WORLD_SIZE")) != "1")
+    program += " (rank " + std::string(rank) + ")";
   try {
     if (fixed_task) return cmd_train(argc, argv, fixed_task);
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
@@ -252,7 +299,8 @@ int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task)
     if (command == "eval") return cmd_eval(argc - 1, argv + 1);
     if (command == "export") return cmd_export(argc - 1, argv + 1);
     if (command == "predict") return cmd_predict(argc - 1, argv + 1);
-    throw UserError("unknown command '" + command + "' (tasks, train, eval, export, predict)");
+    if (command == "launch") return launch_command(argc - 1, argv + 1);
+    throw UserError("unknown command '" + command + "' (tasks, train, eval, export, predict, launch)");
   } catch (const c10::Error& e) {
     // LibTorch errors carry a C++ backtrace; the first line is what a user needs.
     std::string what = e.what_without_backtrace();

@@ -120,11 +120,11 @@ HandLoader::HandLoader(HandSource source, HandLoaderOptions options)
       options_(std::move(options)),
       main_sampler_(std::max<int64_t>(source_.size, 1), mix_seed(options_.seed, kSamplerSalt)) {
   if (source_.size <= 0 || !source_.get) throw std::invalid_argument("HandLoader: empty data source");
-  if (options_.batch_size <= 0 || options_.image_size <= 0 || options_.num_workers < 0 || options_.first_batch < 0)
+  if (options_.batch_size <= 0 || options_.image_size <= 0 || options_.num_workers < 0 || options_.first_batch < 0 ||
+      options_.batch_stride <= 0)
     throw std::invalid_argument(
-        "HandLoader: batch_size and image_size must be positive, num_workers and first_batch >= 0");
+        "HandLoader: batch_size, image_size and batch_stride must be positive, num_workers and first_batch >= 0");
   options_.augment_options.output_size = options_.image_size;
-  next_claim_ = next_out_ = options_.first_batch;
   try {
     for (int w = 0; w < options_.num_workers; ++w) workers_.emplace_back([this] { worker(); });
   } catch (...) {  // no destructor runs for a half-built object: join what was started
@@ -198,7 +198,7 @@ void HandLoader::worker() {
     }
     Slot slot;
     try {
-      slot.batch = make_batch(i, sampler);
+      slot.batch = make_batch(options_.first_batch + i * options_.batch_stride, sampler);
     } catch (...) {  // delivered to next() in order; a thread must never let it escape
       slot.error = std::current_exception();
     }
@@ -211,7 +211,7 @@ void HandLoader::worker() {
 }
 
 HandBatch HandLoader::next() {
-  if (workers_.empty()) return make_batch(next_out_++, main_sampler_);
+  if (workers_.empty()) return make_batch(options_.first_batch + options_.batch_stride * next_out_++, main_sampler_);
   Slot slot;
   {
     std::unique_lock<std::mutex> lock(mutex_);

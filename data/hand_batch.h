@@ -82,6 +82,8 @@ struct HandLoaderOptions {
   int prefetch = 4;             // batches made ahead of next() at most (at least num_workers)
   bool skip_bad_images = true;  // false: next() rethrows the exception, which names the path
   int64_t first_batch = 0;      // the first batch next() returns (resuming a run)
+  int64_t batch_stride = 1;     // next() returns first_batch, first_batch + stride, ... (a
+                                // data-parallel rank reads every world_size-th batch)
 };
 
 // Batch i holds the samples at draw positions p = i * batch_size + k (k < batch_size) of an
@@ -99,7 +101,7 @@ class HandLoader {
   HandLoader(const HandLoader&) = delete;
   HandLoader& operator=(const HandLoader&) = delete;
 
-  HandBatch next();                  // batches first_batch, first_batch + 1, ... in order
+  HandBatch next();                  // batches first_batch + k * batch_stride, k = 0, 1, ... in order
   HandBatch batch(int64_t i) const;  // batch i, made synchronously on the calling thread
   int64_t batches_per_epoch() const { return (source_.size + options_.batch_size - 1) / options_.batch_size; }
   const HandLoaderOptions& options() const { return options_; }
@@ -120,7 +122,7 @@ class HandLoader {
 
   std::mutex mutex_;
   std::condition_variable work_cv_, ready_cv_;
-  int64_t next_claim_ = 0, next_out_ = 0;
+  int64_t next_claim_ = 0, next_out_ = 0;  // k, counting next()'s outputs
   std::map<int64_t, Slot> ready_;
   bool stop_ = false;
   std::vector<std::thread> workers_;

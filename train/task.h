@@ -51,6 +51,9 @@ class Task {
   // The index-th training micro-batch of the run: a pure function of (seed, index), so that a
   // resumed run sees exactly the batches the uninterrupted run would have seen.
   virtual Batch train_batch(int64_t index) = 0;
+  // In data-parallel training each rank asks for every stride-th batch (rank, rank + stride, ...).
+  // A task whose loader prefetches in index order is told so once, before the first train_batch.
+  virtual void set_train_batch_stride(int64_t /*stride*/) {}
   // Held-out batches of a split ("val", or "test" where the data has one); fixed by seed.
   virtual std::vector<Batch> eval_batches(const std::string& split) = 0;
 

@@ -71,9 +71,9 @@ Json trainer_defaults() {
           {"train", to_json(TrainOptions{})}};
 }
 
-torch::Device configure_runtime(const TrainOptions& o) {
-  const int threads = o.threads > 0 ? static_cast<int>(o.threads)
-                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+torch::Device configure_runtime(const TrainOptions& o, const DistributedEnv& env) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = o.threads > 0 ? static_cast<int>(o.threads) : std::max(1, cores / env.local_world_size);
   torch::set_num_threads(threads);
   std::optional<torch::Device> device;
   try {
@@ -81,6 +81,8 @@ torch::Device configure_runtime(const TrainOptions& o) {
   } catch (const c10::Error&) {
     throw UserError("train.device: unknown device '" + o.device + "' (use cpu, cuda or cuda:N)");
   }
+  // One GPU per local rank, as torchrun jobs use them: "cuda" means cuda:LOCAL_RANK.
+  if (device->is_cuda() && !device->has_index() && env.enabled()) device = torch::Device(torch::kCUDA, env.local_rank);
   if (device->is_cuda() && !torch::cuda::is_available())
     throw UserError("train.device: '" + o.device +
                     "' requested but this LibTorch build has no usable CUDA device");
@@ -147,6 +149,36 @@ double read_double(torch::serialize::InputArchive& archive, const std::string& k
   return v.toDouble();
 }
 
+// Data-parallel: sums the ranks' bookkeeping (total loss weight, non-finite flags, weighted loss
+// terms) and then their loss-weighted gradients, and divides by the total weight, so that every
+// rank holds the gradient of the global batch's mean loss and takes the same decision (step,
+// skip or stop) even when only one rank saw a non-finite loss.
+void reduce_across_ranks(ProcessGroup& group, const torch::Device& device, std::vector<torch::Tensor>& params,
+                         double& total_weight, std::map<std::string, double>& weighted_terms,
+                         std::string& nonfinite) {
+  std::vector<double> stats{total_weight, nonfinite.empty() ? 0.0 : 1.0};
+  for (const auto& [name, sum] : weighted_terms) stats.push_back(sum);
+  std::vector<torch::Tensor> reduced{torch::tensor(stats, torch::kFloat64).to(device)};
+  group.allreduce_sum(reduced);
+  const torch::Tensor r = reduced[0].cpu();
+  const double* v = r.data_ptr<double>();
+  total_weight = v[0];
+  if (v[1] > 0 && nonfinite.empty()) nonfinite = " on another rank";
+  size_t i = 2;
+  for (auto& [name, sum] : weighted_terms) sum = v[i++];
+  if (!nonfinite.empty() || total_weight == 0.0) return;
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (auto& p : params) {
+    if (!p.requires_grad()) continue;
+    // A parameter this rank's batch did not reach still takes part, with a zero gradient.
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  allreduce_sum_bucketed(group, grads);
+  for (auto& g : grads) g.div_(total_weight);
+}
+
 }  // namespace
 
 void load_model_weights(torch::nn::Module& model, const std::string& path) {
@@ -162,14 +194,19 @@ void load_model_weights(torch::nn::Module& model, const std::string& path) {
 }
 
 Trainer::Trainer(Task& task, TrainOptions train, OptimOptions optim, ScheduleOptions schedule,
-                 std::string run_dir, torch::Device device)
+                 std::string run_dir, torch::Device device, ProcessGroup* group)
     : task_(task),
       opt_(std::move(train)),
       optim_opt_(std::move(optim)),
       schedule_(std::move(schedule)),
       run_dir_(std::move(run_dir)),
-      device_(device) {
+      device_(device),
+      group_(group) {
   task_.model().to(device_);
+  if (group_ != nullptr) {
+    broadcast_module_state(*group_, task_.model());
+    task_.set_train_batch_stride(group_->world_size());
+  }
   optimizer_ = make_optimizer(optim_opt_, task_.model());
 }
 
@@ -184,6 +221,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
   archive.write("best_metric", c10::IValue(best_metric_));
   archive.write("evals_since_best", c10::IValue(evals_since_best_));
   archive.write("skipped_steps", c10::IValue(skipped_steps_));
+  archive.write("world_size", c10::IValue(static_cast<int64_t>(world_size())));
   save_archive(archive, path);
 }
 
@@ -202,6 +240,12 @@ void Trainer::load_checkpoint(const std::string& path) {
     best_metric_ = read_double(archive, "best_metric");
     evals_since_best_ = read_int(archive, "evals_since_best");
     skipped_steps_ = read_int(archive, "skipped_steps");
+    c10::IValue saved_world;
+    const int64_t saved_world_size = archive.try_read("world_size", saved_world) ? saved_world.toInt() : 1;
+    if (saved_world_size != world_size())
+      throw UserError(path + ": written by a job of " + std::to_string(saved_world_size) +
+                      " rank(s), resumed with " + std::to_string(world_size()) +
+                      "; resume with the same WORLD_SIZE (each rank's share of the data depends on it)");
   } catch (const c10::Error& e) {
     throw UserError(path + ": checkpoint does not fit this run (" + e.what_without_backtrace() +
                     ")");
@@ -227,14 +271,17 @@ Metrics evaluate_task(Task& task, const std::string& split, const torch::Device&
 Metrics Trainer::evaluate(const std::string& split) { return evaluate_task(task_, split, device_); }
 
 bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
-  torch::manual_seed(step_seed(opt_.seed, step_));
+  const int64_t world = world_size(), rank = group_ == nullptr ? 0 : group_->rank();
+  // Per rank, so that the ranks' dropout masks differ as their batches do.
+  torch::manual_seed(step_seed(opt_.seed, step_ * world + rank));
+  if (group_ != nullptr) broadcast_buffers(*group_, task_.model());
   // set_to_none: backward writes fresh gradients instead of adding into zeroed ones.
   task_.model().zero_grad(/*set_to_none=*/true);
   double total_weight = 0.0;
   std::map<std::string, double> weighted_terms;
   std::string nonfinite;
   for (int64_t k = 0; k < opt_.accum_steps; ++k) {
-    const Batch batch = to_device(task_.train_batch(step_ * opt_.accum_steps + k), device_);
+    const Batch batch = to_device(task_.train_batch((step_ * opt_.accum_steps + k) * world + rank), device_);
     StepLosses out = task_.training_step(batch);
     torch::Tensor loss;
     for (const auto& [name, term] : out.terms) {
@@ -247,10 +294,12 @@ bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
     total_weight += out.weight;
     // With accumulation each micro-batch's mean loss is weighted by its unit count and the
     // summed gradient divided by the total below: the large batch's mean, exactly.
-    (opt_.accum_steps == 1 ? loss : loss * out.weight).backward();
+    (opt_.accum_steps == 1 && group_ == nullptr ? loss : loss * out.weight).backward();
   }
   std::vector<torch::Tensor> params = task_.model().parameters();
-  if (nonfinite.empty() && opt_.accum_steps > 1 && total_weight > 0) {
+  if (group_ != nullptr) {
+    reduce_across_ranks(*group_, device_, params, total_weight, weighted_terms, nonfinite);
+  } else if (nonfinite.empty() && opt_.accum_steps > 1 && total_weight > 0) {
     torch::NoGradGuard no_grad;
     for (auto& p : params)
       if (p.grad().defined()) p.grad().div_(total_weight);
@@ -268,7 +317,8 @@ bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
     if (opt_.on_nonfinite == "skip") {
       task_.model().zero_grad(/*set_to_none=*/true);
       ++skipped_steps_;
-      std::cerr << "\nwarning: " << what << "; step skipped (train.on_nonfinite=skip)\n";
+      if (is_main() || nonfinite.find("another rank") == std::string::npos)
+        std::cerr << "\nwarning: " << what << "; step skipped (train.on_nonfinite=skip)\n";
       return false;
     }
     const std::string last = run_dir_ + "/checkpoints/last.pt";
@@ -286,18 +336,20 @@ bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
 
 TrainResult Trainer::fit(bool resume, int64_t stop_after) {
   const std::string ckpt_dir = run_dir_ + "/checkpoints";
-  fs::create_directories(ckpt_dir);
+  const bool main = is_main();  // only rank 0 prints and writes files
+  if (main) fs::create_directories(ckpt_dir);
   const std::string last_path = ckpt_dir + "/last.pt";
   const std::string best_path = ckpt_dir + "/best.pt";
   if (resume) {
     if (!fs::exists(last_path)) throw UserError(last_path + ": nothing to resume from");
     load_checkpoint(last_path);
-    std::cout << "resumed from " << last_path << " at step " << step_ << "\n";
+    if (main) std::cout << "resumed from " << last_path << " at step " << step_ << "\n";
   }
-  MetricsLog log(run_dir_ + "/metrics.jsonl", step_);
+  std::optional<MetricsLog> log;
+  if (main) log.emplace(run_dir_ + "/metrics.jsonl", step_);
   const PrimaryMetric primary = task_.primary_metric();
   const bool tty = ::isatty(STDOUT_FILENO);
-  const int64_t samples_per_step = opt_.batch_size * opt_.accum_steps;
+  const int64_t samples_per_step = opt_.batch_size * opt_.accum_steps * world_size();  // all ranks
   task_.model().train();
 
   TrainResult result;
@@ -308,6 +360,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
   const int64_t first_step = step_;
 
   auto run_eval = [&]() {
+    if (group_ != nullptr) broadcast_buffers(*group_, task_.model());  // evaluate rank 0's model
     const Metrics m = evaluate("val");
     result.final_metrics = m;
     Json record = {{"step", step_}, {"split", "val"}};
@@ -317,7 +370,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
       record[k] = v;
       line << " " << k << "=" << format_number(v);
     }
-    log.write(record);
+    if (main) log->write(record);
     const auto it = m.find(primary.name);
     if (it == m.end()) throw std::logic_error("task did not report its primary metric " + primary.name);
     if (!has_best_ || primary.better(it->second, best_metric_)) {
@@ -329,12 +382,12 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
       archive.write("model", model_archive);
       archive.write("step", c10::IValue(step_));
       archive.write("metric", c10::IValue(best_metric_));
-      save_archive(archive, best_path);
+      if (main) save_archive(archive, best_path);
       line << " (best " << primary.name << ")";
     } else {
       ++evals_since_best_;
     }
-    std::cout << (tty ? "\r\033[K" : "") << line.str() << std::endl;
+    if (main) std::cout << (tty ? "\r\033[K" : "") << line.str() << std::endl;
   };
 
   while (step_ < opt_.max_steps) {
@@ -342,7 +395,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
     ++step_;
     window_steps += stepped;
     const bool last = step_ == opt_.max_steps;
-    if (step_ % opt_.log_every_steps == 0 || last) {
+    if (main && (step_ % opt_.log_every_steps == 0 || last)) {
       const auto now = std::chrono::steady_clock::now();
       const double window_s = std::chrono::duration<double>(now - window_start).count();
       const double total_s = std::chrono::duration<double>(now - run_start).count();
@@ -366,7 +419,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
       line << " loss=" << format_number(total) << " lr=" << format_number(lr) << " "
            << static_cast<int64_t>(record["samples_per_s"].get<double>()) << " samples/s ETA "
            << format_duration(eta);
-      log.write(record);
+      log->write(record);
       if (tty)
         std::cout << "\r\033[K" << line.str() << std::flush;
       else
@@ -380,20 +433,21 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
     const bool stop_early = opt_.early_stop_patience > 0 && eval_now &&
                             evals_since_best_ >= opt_.early_stop_patience;
     const bool interrupted = step_ == stop_after;
-    if (last || stop_early || interrupted ||
-        (opt_.ckpt_every_steps > 0 && step_ % opt_.ckpt_every_steps == 0))
+    if (main && (last || stop_early || interrupted ||
+                 (opt_.ckpt_every_steps > 0 && step_ % opt_.ckpt_every_steps == 0)))
       save_checkpoint(last_path);
     if (stop_early) {
-      std::cout << "early stop at step " << step_ << ": " << primary.name << " did not improve in "
+      if (main)
+        std::cout << "early stop at step " << step_ << ": " << primary.name << " did not improve in "
                 << evals_since_best_ << " evaluations (best " << format_number(best_metric_) << ")\n";
       result.early_stopped = true;
       break;
     }
     if (interrupted) break;
   }
-  if (tty) std::cout << "\n";
+  if (main && tty) std::cout << "\n";
   result.steps = step_;
-  if (opt_.plots && (step_ == opt_.max_steps || result.early_stopped))
+  if (main && opt_.plots && (step_ == opt_.max_steps || result.early_stopped))
     plot_run_curves(run_dir_ + "/metrics.jsonl", run_dir_ + "/plots");
   return result;
 }

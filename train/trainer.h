@@ -8,6 +8,7 @@
 #include <string>
 
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/metrics_log.h"
 #include "train/optim.h"
 #include "train/task.h"
@@ -35,8 +36,9 @@ TrainOptions train_options(const Config& cfg);
 // The optim/schedule/train sections with their code defaults; tasks add their own sections.
 Json trainer_defaults();
 
-// Sets the LibTorch thread count (0 = core count) and checks that the device exists.
-torch::Device configure_runtime(const TrainOptions& o);
+// Sets the LibTorch thread count (0 = the machine's cores shared among the local ranks) and
+// checks that the device exists (CUDA: cuda:LOCAL_RANK unless an index is given).
+torch::Device configure_runtime(const TrainOptions& o, const DistributedEnv& env = {});
 
 struct TrainResult {
   int64_t steps = 0;
@@ -44,10 +46,17 @@ struct TrainResult {
   Metrics final_metrics;  // last evaluation on "val"
 };
 
+// With a process group the trainer is one rank of a data-parallel job, as DDP: rank 0's initial
+// parameters are broadcast; rank r of W reads micro-batches i * W + r (so the W ranks together
+// read exactly the batches of one process with a W times larger batch); after the last
+// micro-batch the loss-weighted gradients are summed in buckets across ranks and divided by the
+// total weight (no reduce on the other micro-batches), then clipped; BatchNorm buffers follow
+// rank 0. Every rank evaluates the full held-out set with identical weights, so the metrics and
+// early stopping are those of one process; only rank 0 logs and writes files.
 class Trainer {
  public:
   Trainer(Task& task, TrainOptions train, OptimOptions optim, ScheduleOptions schedule,
-          std::string run_dir, torch::Device device = torch::kCPU);
+          std::string run_dir, torch::Device device = torch::kCPU, ProcessGroup* group = nullptr);
 
   // Trains to train.max_steps, resuming from run_dir/checkpoints/last.pt when `resume`.
   // `stop_after` >= 0 stops after that step as if killed right after its checkpoint (tests).
@@ -60,6 +69,8 @@ class Trainer {
   bool train_step(std::map<std::string, double>& loss_sums);
   void save_checkpoint(const std::string& path) const;
   void load_checkpoint(const std::string& path);
+  bool is_main() const { return group_ == nullptr || group_->rank() == 0; }
+  int world_size() const { return group_ == nullptr ? 1 : group_->world_size(); }
 
   Task& task_;
   TrainOptions opt_;
@@ -67,6 +78,7 @@ class Trainer {
   ScheduleOptions schedule_;
   std::string run_dir_;
   torch::Device device_;
+  ProcessGroup* group_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   int64_t step_ = 0;
   double best_metric_ = 0.0;

@@ -93,6 +93,11 @@ TEST(HandLoader, IdenticalBatchesForAnyWorkerCount) {
   o.first_batch = 5;  // resume
   HandLoader resumed(source, o);
   expect_same_batches(resumed.next(), reference[5], "resumed");
+  // A data-parallel rank: batches 1, 3, 5 of the same stream, from the prefetching workers.
+  o.first_batch = 1;
+  o.batch_stride = 2;
+  HandLoader strided(source, o);
+  for (size_t i : {1, 3, 5}) expect_same_batches(strided.next(), reference[i], "stride 2, batch " + std::to_string(i));
   // Each epoch of 20 draws is a permutation; the next epoch a different one.
   std::vector<int64_t> drawn;
   for (const auto& b : reference)

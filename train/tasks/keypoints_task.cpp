@@ -530,7 +530,12 @@ class KeypointsTask : public Task {
   }
 
   // Batch i of the endless augmented stream (HandLoader: a pure function of train.seed and i).
-  // Consecutive indices come from the prefetching workers; any other index restarts them there.
+  // Indices that follow on by the stride come from the prefetching workers; any other index
+  // restarts them there.
+  void set_train_batch_stride(int64_t stride) override {
+    batch_stride_ = stride;
+    loader_.reset();
+  }
   Batch train_batch(int64_t index) override {
     if (!loader_ || index != next_index_) {
       loader_.reset();
@@ -545,10 +550,11 @@ class KeypointsTask : public Task {
       o.num_workers = workers_;
       o.skip_bad_images = skip_bad_images_;
       o.first_batch = index;
+      o.batch_stride = batch_stride_;
       loader_ = std::make_unique<HandLoader>(train_source_, o);
     }
     Batch b = loader_->next();
-    next_index_ = index + 1;
+    next_index_ = index + batch_stride_;
     rotate_to_upright_camera(b);
     return b;
   }
@@ -878,6 +884,7 @@ class KeypointsTask : public Task {
   HeatmapKeypointModel heatmap_{nullptr};  // task "heatmap": used instead of model_
   std::unique_ptr<HandLoader> loader_;
   int64_t next_index_ = -1;
+  int64_t batch_stride_ = 1;
   std::string eval_split_ = "val";
   std::vector<Batch> val_batches_, train_eval_batches_;
   std::optional<PoseStats> stats_;
