@@ -1,7 +1,7 @@
 // bench_step: times our training step at exactly the configuration of a Python twin in
 // ../shared/bench/peers/, on batches generated the same way (not timed), and prints one line
 // "RESULT {json}" like the twins do. scripts/bench.sh runs both, alternating, and prints ratios.
-//   bench_step --task mlm|sts|keypoints|heatmap|rpn|rpn_eval|matmul [--threads 2] [--warmup 3] [--steps 10]
+//   bench_step --task mlm|sts|keypoints|heatmap|rpn|rpn_eval|rpn_head|rpn_head_eval|matmul [--threads 2] [--warmup 3] [--steps 10]
 // Timed step = forward + loss + backward + optimizer step + zero_grad, as in the twins. FLOP
 // counts are not repeated here: bench.sh takes the twin's gflop_per_step (same model, same
 // shapes) and divides it by our step time.
@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -232,16 +234,18 @@ struct HeatmapBench : Bench {
 // pre/post-NMS top-n 2000 train / 1000 test, NMS 0.7) on a fixed random feature map
 // [2, 256, 38, 50] of a 600 x 800 batch (17100 anchors per image), 3 random gt boxes per image.
 // "rpn" = the twin's train_step (forward, targets, loss, backward, SGD(lr 0.01, momentum 0.9)
-// step, zero_grad); "rpn_eval" = its eval_proposals (eval mode, no grad, 1000 per image).
+// step, zero_grad); "rpn_eval" = its eval_proposals (eval mode, no grad, 1000 per image);
+// "rpn_head" / "rpn_head_eval" = its head_only_fwd_bwd / head_only_eval (the head's
+// convolutions alone), which bench.sh subtracts to compare everything else.
 struct RpnBench : Bench {
   zoo::RegionProposalNetwork rpn{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   torch::optim::Optimizer& optim() override { return *optimizer; }
   std::vector<torch::Tensor> features{torch::randn({2, 256, 38, 50})};
   std::vector<torch::Tensor> gt_boxes;
-  bool train;
+  bool train, head_only;
 
-  explicit RpnBench(bool train_step) : train(train_step) {
+  RpnBench(bool train_step, bool head_only_step) : train(train_step), head_only(head_only_step) {
     zoo::RpnOptions o;
     o.in_channels = 256;
     rpn = zoo::RegionProposalNetwork(o);
@@ -259,8 +263,54 @@ struct RpnBench : Bench {
   }
   double items_per_step() const override { return 2.0; }
   const char* items() const override { return "images"; }
+  // The twin's pieces(): the step with a timer around each stage (ms), for the profile.
+  std::vector<std::pair<std::string, double>> pieces() {
+    std::vector<std::pair<std::string, double>> t;
+    auto t0 = std::chrono::steady_clock::now();
+    const auto tick = [&](const char* name) {
+      t.emplace_back(name, seconds_since(t0) * 1e3);
+      t0 = std::chrono::steady_clock::now();
+    };
+    torch::AutoGradMode grad_mode(train);
+    const zoo::ImageSize size = {600, 800};
+    const auto [logits, deltas] = rpn->head->forward(features);
+    tick("head_conv_fwd");
+    const auto anchors = rpn->anchor_generator(size, features);
+    tick("anchor_gen");
+    const auto [objectness, pred] = zoo::concat_box_prediction_layers(logits, deltas);
+    const auto proposals = rpn->box_coder.decode(pred.detach(), anchors.repeat({2, 1})).view({2, -1, 4});
+    tick("concat+decode");
+    rpn->filter_proposals(proposals, objectness.detach().view({2, -1}), {size, size}, {anchors.size(0)});
+    tick("filter_proposals(topk+clip+nms)");
+    if (!train) return t;
+    zoo::RpnOutput out;
+    out.objectness = objectness;
+    out.pred_deltas = pred;
+    out.anchors = anchors;
+    out.num_anchors_per_level = {anchors.size(0)};
+    const auto targets = rpn->training_targets(out, gt_boxes);
+    tick("assign_targets+sample");
+    const auto l = zoo::rpn_loss(objectness, pred, targets.labels, targets.regression_targets,
+                                 targets.sampled_positive, targets.sampled_negative);
+    tick("loss");
+    (l.objectness + l.box_reg).backward();
+    tick("backward");
+    optimizer->step();
+    rpn->zero_grad(/*set_to_none=*/true);
+    tick("optimizer_step+zero_grad");
+    return t;
+  }
   void step(int) override {
     const zoo::ImageSize size = {600, 800};
+    if (head_only) {
+      torch::AutoGradMode grad_mode(train);
+      const auto [logits, deltas] = rpn->head->forward(features);
+      if (train) {
+        (logits[0].sum() + deltas[0].sum()).backward();
+        rpn->zero_grad(/*set_to_none=*/true);
+      }
+      return;
+    }
     if (!train) {
       torch::NoGradGuard no_grad;
       rpn->forward(size, {size, size}, features);
@@ -309,7 +359,8 @@ std::unique_ptr<Bench> make_bench(const std::string& task) {
   if (task == "sts") return std::make_unique<StsBench>();
   if (task == "keypoints") return std::make_unique<KeypointsBench>();
   if (task == "heatmap") return std::make_unique<HeatmapBench>();
-  if (task == "rpn" || task == "rpn_eval") return std::make_unique<RpnBench>(task == "rpn");
+  if (task == "rpn" || task == "rpn_eval" || task == "rpn_head" || task == "rpn_head_eval")
+    return std::make_unique<RpnBench>(task == "rpn" || task == "rpn_head", task.rfind("rpn_head", 0) == 0);
   return nullptr;
 }
 
@@ -344,9 +395,27 @@ int main(int argc, char** argv) {
     run_matmul(threads, steps);
     return 0;
   }
+  if (task == "rpn_pieces" || task == "rpn_eval_pieces") {  // medians per stage, as bench_rpn.py's
+    RpnBench rpn(task == "rpn_pieces", false);
+    std::map<std::string, std::vector<double>> times;
+    std::vector<std::string> order;
+    for (int i = 0; i < warmup + steps; ++i)
+      for (const auto& [name, ms] : rpn.pieces()) {
+        if (i == 0) order.push_back(name);
+        if (i >= warmup) times[name].push_back(ms);
+      }
+    double total = 0;
+    for (const auto& name : order) {
+      const double m = median_of(times[name]);
+      total += m;
+      std::printf("    %-34s %8.3f\n", name.c_str(), m);
+    }
+    std::printf("    %-34s %8.3f\n", "sum", total);
+    return 0;
+  }
   const auto bench = make_bench(task);
   if (!bench) {
-    std::cerr << "bench_step: unknown task '" << task << "' (mlm, sts, keypoints, heatmap, rpn, rpn_eval, matmul)\n";
+    std::cerr << "bench_step: unknown task '" << task << "' (mlm, sts, keypoints, heatmap, rpn, rpn_eval, rpn_head, rpn_head_eval, matmul)\n";
     return 1;
   }
   for (int i = 0; i < warmup; ++i) bench->step(i);

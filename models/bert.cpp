@@ -66,27 +66,51 @@ BertLayerImpl::BertLayerImpl(const BertConfig& c) : num_heads(c.num_heads) {
   init_bert_weights(*this, c);
 }
 
-torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden,
-                                     const torch::Tensor& attention_bias) {
-  const int64_t batch = hidden.size(0), seq_len = hidden.size(1), h = hidden.size(2);
+torch::Tensor BertLayerImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                    const torch::Tensor& attention_bias) {
+  const int64_t batch = q.size(0), seq_len = q.size(1), h = q.size(2);
   const int64_t d_head = h / num_heads;
   // [B, T, H] -> [B, heads, T, d]: views only; matmul makes the one copy it needs.
   const auto split = [&](const torch::Tensor& x) {
     return x.view({batch, seq_len, num_heads, d_head}).transpose(1, 2);
   };
-  // Scaling q (B·T·H values) is cheaper than scaling the scores (B·heads·T·T values); with a
-  // power-of-two d_head it is also bit-identical.
-  const auto q = split(query(hidden) * (1.0 / std::sqrt(static_cast<double>(d_head))));
-  const auto k = split(key(hidden));
-  const auto v = split(value(hidden));
-  auto scores = torch::matmul(q, k.transpose(-2, -1));
+  auto scores = torch::matmul(split(q), split(k).transpose(-2, -1));
   // In place: the scores are a fresh tensor that matmul's backward does not need.
   if (attention_bias.defined()) scores.add_(attention_bias);
   const auto probs = attention_dropout(torch::softmax(scores, -1));
-  const auto context = torch::matmul(probs, v).transpose(1, 2).reshape({batch, seq_len, h});
+  return torch::matmul(probs, split(v)).transpose(1, 2).reshape({batch, seq_len, h});
+}
+
+torch::Tensor BertLayerImpl::finish(const torch::Tensor& hidden, const torch::Tensor& context) {
   const auto attended = attention_norm(hidden + hidden_dropout(attention_output(context)));
   const auto ffn = output(torch::gelu(intermediate(attended)));  // exact erf GELU, as HF "gelu"
   return output_norm(attended + hidden_dropout(ffn));
+}
+
+// Scaling q (B·T·H values) is cheaper than scaling the scores (B·heads·T·T values); with a
+// power-of-two d_head it is also bit-identical.
+static double query_scale(int64_t h, int64_t num_heads) {
+  return 1.0 / std::sqrt(static_cast<double>(h / num_heads));
+}
+
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden,
+                                     const torch::Tensor& attention_bias) {
+  const double scale = query_scale(hidden.size(2), num_heads);
+  return finish(hidden, attend(query(hidden) * scale, key(hidden), value(hidden), attention_bias));
+}
+
+torch::Tensor BertLayerImpl::forward_packed(const torch::Tensor& packed, const torch::Tensor& token_index,
+                                            int64_t batch, int64_t seq_len,
+                                            const torch::Tensor& attention_bias) {
+  const int64_t h = packed.size(1);
+  // Zeros at padding: padded keys are masked out by the bias, padded queries' rows discarded.
+  const auto unpack = [&](const torch::Tensor& x) {
+    return torch::zeros({batch * seq_len, h}, x.options()).index_copy(0, token_index, x).view({batch, seq_len, h});
+  };
+  const double scale = query_scale(h, num_heads);
+  const auto context = attend(unpack(query(packed) * scale), unpack(key(packed)), unpack(value(packed)),
+                              attention_bias);
+  return finish(packed, context.view({batch * seq_len, h}).index_select(0, token_index));
 }
 
 BertModelImpl::BertModelImpl(const BertConfig& c, bool with_pooler) : config(c) {
@@ -109,6 +133,17 @@ torch::Tensor BertModelImpl::forward(const torch::Tensor& input_ids,
   if (attention_mask.defined()) {
     bias = (1.0 - attention_mask.to(x.scalar_type())) * lowest_value(x.scalar_type());
     bias = bias.view({input_ids.size(0), 1, 1, input_ids.size(1)});
+  }
+  const int64_t batch = input_ids.size(0), seq_len = input_ids.size(1), h = x.size(2);
+  if (is_training() && attention_mask.defined()) {
+    const auto token_index = attention_mask.reshape({-1}).nonzero().squeeze(1);
+    if (token_index.size(0) < batch * seq_len) {
+      auto packed = x.reshape({batch * seq_len, h}).index_select(0, token_index);
+      for (const auto& layer : *layers)
+        packed = layer->as<BertLayerImpl>()->forward_packed(packed, token_index, batch, seq_len, bias);
+      return torch::zeros({batch * seq_len, h}, packed.options()).index_copy(0, token_index, packed)
+          .view({batch, seq_len, h});
+    }
   }
   for (const auto& layer : *layers) x = layer->as<BertLayerImpl>()->forward(x, bias);
   return x;

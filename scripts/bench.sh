@@ -96,6 +96,8 @@ for model in mlm sts keypoints heatmap rpn; do
       rpn)  # the twin times train step and eval proposals in one run, with its own repeat count
         ours "$r" rpn
         ours "$r" rpn_eval
+        ours "$r" rpn_head       # the head's convolutions alone, to compare everything else
+        ours "$r" rpn_head_eval
         twin "$r" bench_rpn.py --warmup "$warmup" --reps "$rpn_reps" ;;
     esac
   done
@@ -224,7 +226,26 @@ for label, ob, ok, tb, tk, of, tf in model_rows:
     for side in ("ours", "twin"):
         g = row[side + "_gflops"]
         row[side + "_share_of_limit"] = g / limit if g and limit else None
+    row["ours_gradient_mb"] = med(ob, "gradient_mb")  # what data-parallel training all-reduces
     models.append(row)
+
+# The RPN goal excludes the head's convolutions (the same oneDNN kernels on both sides): step
+# time minus the head alone (forward + backward, or forward), on each side.
+def minus(a, b):
+    return a - b if a is not None and b is not None else None
+for label, ob, oh, tk, th in (
+        ("rpn train step without the head's convolutions", "zoo_rpn", "zoo_rpn_head", "train_step_ms",
+         "head_only_fwd_bwd_ms"),
+        ("rpn eval proposals without the head's convolutions", "zoo_rpn_eval", "zoo_rpn_head_eval",
+         "eval_proposals_ms", "head_only_eval_ms")):
+    o = minus(med(ob, "step_ms_median"), med(oh, "step_ms_median"))
+    t = minus(med("rpn", tk), med("rpn", th))
+    if o is None or t is None:
+        continue
+    models.append({"model": label, "ours": ob, "twin": "rpn", "ours_ms": o, "twin_ms": t,
+                   "ratio_twin_over_ours": t / o if o > 0 else None, "ours_gflops": None, "twin_gflops": None,
+                   "ours_share_of_limit": None, "twin_share_of_limit": None,
+                   "ours_rss_mb": None, "twin_rss_mb": None})
 
 # Data side against training's consumption (from OUR step times).
 def per_s(bench, items):

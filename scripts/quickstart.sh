@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh
+# Only what the quickstart runs (the tests and benchmarks are built by scripts/test.sh).
+scripts/build.sh --target zoo train_mlm train_sts train_keypoints train_heatmap train_rpn
 bin=build/bin
 runs=${ZOO_QUICKSTART_DIR:-runs/quickstart}
 summary=()

@@ -36,7 +36,8 @@ std::vector<int64_t> greedy_nms(const torch::Tensor& boxes, const torch::Tensor&
   const auto b = boxes.accessor<T, 2>();
   const auto o = order.accessor<int64_t, 1>();
   std::vector<T> x1(n), y1(n), x2(n), y2(n), area(n);
-  std::vector<int64_t> cat(kCategories ? n : 0);
+  // int32 categories and flags: lanes as wide as float's, so that the inner loop vectorises.
+  std::vector<int32_t> cat(kCategories ? n : 0);
   for (int64_t r = 0; r < n; ++r) {
     const int64_t i = o[r];
     x1[r] = b[i][0];
@@ -44,7 +45,7 @@ std::vector<int64_t> greedy_nms(const torch::Tensor& boxes, const torch::Tensor&
     x2[r] = b[i][2];
     y2[r] = b[i][3];
     area[r] = (x2[r] - x1[r]) * (y2[r] - y1[r]);
-    if constexpr (kCategories) cat[r] = category[i];
+    if constexpr (kCategories) cat[r] = static_cast<int32_t>(category[i]);
   }
   const T threshold = threshold_below<T>(iou_threshold);
   std::vector<int32_t> suppressed(n, 0);
@@ -53,14 +54,22 @@ std::vector<int64_t> greedy_nms(const torch::Tensor& boxes, const torch::Tensor&
     if (suppressed[r]) continue;
     keep.push_back(o[r]);
     const T rx1 = x1[r], ry1 = y1[r], rx2 = x2[r], ry2 = y2[r], rarea = area[r];
+    const T* __restrict px1 = x1.data();
+    const T* __restrict py1 = y1.data();
+    const T* __restrict px2 = x2.data();
+    const T* __restrict py2 = y2.data();
+    const T* __restrict parea = area.data();
+    const int32_t* __restrict pcat = cat.data();
+    int32_t* __restrict psup = suppressed.data();
+    const int32_t rcat = kCategories ? cat[r] : 0;
     for (int64_t s = r + 1; s < n; ++s) {
-      const T w = std::max(T(0), std::min(rx2, x2[s]) - std::max(rx1, x1[s]));
-      const T h = std::max(T(0), std::min(ry2, y2[s]) - std::max(ry1, y1[s]));
+      const T w = std::max(T(0), std::min(rx2, px2[s]) - std::max(rx1, px1[s]));
+      const T h = std::max(T(0), std::min(ry2, py2[s]) - std::max(ry1, py1[s]));
       const T inter = w * h;
-      const T iou = inter / (rarea + area[s] - inter);
+      const T iou = inter / (rarea + parea[s] - inter);
       int32_t hit = iou > threshold;  // NaN (two empty boxes) never suppresses
-      if constexpr (kCategories) hit &= static_cast<int32_t>(cat[s] == cat[r]);
-      suppressed[s] |= hit;
+      if constexpr (kCategories) hit &= static_cast<int32_t>(pcat[s] == rcat);
+      psup[s] |= hit;
     }
   }
   return keep;
@@ -91,6 +100,9 @@ torch::Tensor nms_impl(const torch::Tensor& boxes, const torch::Tensor& scores,
     TORCH_CHECK(idxs.dim() == 1 && idxs.size(0) == boxes.size(0), what,
                 ": idxs must be [N] with N = ", boxes.size(0), ", got ", idxs.sizes());
     cpu_idxs = idxs.detach().to(torch::kCPU, torch::kLong).contiguous();
+    TORCH_CHECK(cpu_idxs.numel() == 0 || (cpu_idxs.min().item<int64_t>() >= std::numeric_limits<int32_t>::min() &&
+                                          cpu_idxs.max().item<int64_t>() <= std::numeric_limits<int32_t>::max()),
+                what, ": category ids must fit in 32 bits");
   }
   const int64_t* category = idxs.defined() ? cpu_idxs.data_ptr<int64_t>() : nullptr;
   std::vector<int64_t> keep = dtype == torch::kDouble

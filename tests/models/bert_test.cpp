@@ -157,6 +157,42 @@ TEST(Bert, PaddingDoesNotChangeRealPositions) {
   EXPECT_TRUE(torch::isfinite(padded).all().item<bool>()) << "fully padded row must not be NaN";
 }
 
+// Training mode runs a padded batch on its real tokens only: the same outputs there, zeros at
+// padding, and the same gradients as the padded forward (eval mode, dropout off).
+TEST(Bert, TrainingOnRealTokensOnlyMatchesThePaddedForward) {
+  torch::manual_seed(3);
+  auto c = tiny_config();
+  c.hidden_dropout = 0;
+  c.attention_dropout = 0;
+  BertModel bert(c, /*with_pooler=*/false);
+  const auto ids =
+      ids_of({{2, 17, 5, 9, 3, 0, 0, 0}, {4, 4, 8, 1, 30, 7, 6, 3}, {0, 0, 0, 0, 0, 0, 0, 0}});
+  const auto mask =
+      ids_of({{1, 1, 1, 1, 1, 0, 0, 0}, {1, 1, 1, 1, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 0, 0, 0}});
+  const auto types = torch::zeros_like(ids);
+  const auto real = mask.reshape({-1}).nonzero().squeeze(1);
+  const auto padding = (mask.reshape({-1}) == 0).nonzero().squeeze(1);
+  const auto weights = torch::randn({real.size(0), c.hidden_size});
+  const auto run = [&](bool training) {
+    bert->train(training);
+    bert->zero_grad();
+    const auto out = bert->forward(ids, mask, types).reshape({-1, c.hidden_size});
+    (out.index_select(0, real) * weights).sum().backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : bert->parameters()) grads.push_back(p.grad().clone());
+    return std::make_pair(out.detach(), grads);
+  };
+  const auto [packed, packed_grads] = run(true);
+  const auto [padded, padded_grads] = run(false);
+  EXPECT_LT(max_abs_diff(packed.index_select(0, real), padded.index_select(0, real)), 1e-5);
+  EXPECT_EQ(packed.index_select(0, padding).abs().max().item<double>(), 0.0);
+  EXPECT_GT(padded.index_select(0, padding).abs().max().item<double>(), 0.0);  // eval: computed
+  ASSERT_EQ(packed_grads.size(), padded_grads.size());
+  for (size_t i = 0; i < packed_grads.size(); ++i)
+    EXPECT_LT(max_abs_diff(packed_grads[i], padded_grads[i]), 1e-5 * (1 + padded_grads[i].abs().max().item<double>()))
+        << "parameter " << i;  // float32 sums over a different number of rows
+}
+
 TEST(Bert, ForwardAtMatchesForwardRows) {
   torch::manual_seed(2);
   const auto c = tiny_config();
