@@ -1,7 +1,7 @@
 // bench_step: times our training step at exactly the configuration of a Python twin in
 // ../shared/bench/peers/, on batches generated the same way (not timed), and prints one line
 // "RESULT {json}" like the twins do. scripts/bench.sh runs both, alternating, and prints ratios.
-//   bench_step --task mlm|sts|keypoints|heatmap|rpn|rpn_eval|rpn_head|rpn_head_eval|matmul [--threads 2] [--warmup 3] [--steps 10]
+//   bench_step --task mlm|sts|keypoints|heatmap|heatmap_upsample|rpn|rpn_eval|rpn_head|rpn_head_eval|matmul [--threads 2] [--warmup 3] [--steps 10]
 // Timed step = forward + loss + backward + optimizer step + zero_grad, as in the twins. FLOP
 // counts are not repeated here: bench.sh takes the twin's gflop_per_step (same model, same
 // shapes) and divides it by our step time.
@@ -28,6 +28,7 @@
 #include "models/soft_argmax.h"
 #include "models/sts.h"
 #include "train/optim.h"
+#include "train/trainer.h"
 
 namespace {
 
@@ -202,13 +203,19 @@ struct KeypointsBench : Bench {
 // the same computation up to that affine map.
 struct HeatmapBench : Bench {
   static constexpr int64_t B = 32, R = 128, K = 21;
-  zoo::HeatmapNet model{zoo::HeatmapNetOptions{}};
+  zoo::HeatmapNet model{nullptr};
   zoo::SoftArgmax2d soft_argmax{nullptr};
-  std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(*model, "adam", 1e-3, 0.0);
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
   torch::optim::Optimizer& optim() override { return *optimizer; }
   std::vector<std::array<torch::Tensor, 2>> batches;
 
-  HeatmapBench() {
+  // "heatmap_upsample": our decoder=upsample (nearest x2 + 3x3 conv instead of each transposed
+  // convolution, which LibTorch 1.13 runs through a slow generic kernel) against the same twin.
+  explicit HeatmapBench(bool upsample) {
+    zoo::HeatmapNetOptions net;
+    if (upsample) net.decoder = "upsample";
+    model = zoo::HeatmapNet(net);
+    optimizer = optimizer_for(*model, "adam", 1e-3, 0.0);
     zoo::SoftArgmaxOptions o;
     o.convention = zoo::CoordConvention::kAlignCorners;
     soft_argmax = zoo::SoftArgmax2d(o);
@@ -358,7 +365,7 @@ std::unique_ptr<Bench> make_bench(const std::string& task) {
   if (task == "mlm") return std::make_unique<MlmBench>();
   if (task == "sts") return std::make_unique<StsBench>();
   if (task == "keypoints") return std::make_unique<KeypointsBench>();
-  if (task == "heatmap") return std::make_unique<HeatmapBench>();
+  if (task == "heatmap" || task == "heatmap_upsample") return std::make_unique<HeatmapBench>(task == "heatmap_upsample");
   if (task == "rpn" || task == "rpn_eval" || task == "rpn_head" || task == "rpn_head_eval")
     return std::make_unique<RpnBench>(task == "rpn" || task == "rpn_head", task.rfind("rpn_head", 0) == 0);
   return nullptr;
@@ -391,6 +398,7 @@ int main(int argc, char** argv) {
   }
   torch::manual_seed(0);
   torch::set_num_threads(threads);
+  zoo::keep_freed_memory_for_reuse();  // as the training binaries do
   if (task == "matmul") {
     run_matmul(threads, steps);
     return 0;
@@ -415,7 +423,7 @@ int main(int argc, char** argv) {
   }
   const auto bench = make_bench(task);
   if (!bench) {
-    std::cerr << "bench_step: unknown task '" << task << "' (mlm, sts, keypoints, heatmap, rpn, rpn_eval, rpn_head, rpn_head_eval, matmul)\n";
+    std::cerr << "bench_step: unknown task '" << task << "' (mlm, sts, keypoints, heatmap, heatmap_upsample, rpn, rpn_eval, rpn_head, rpn_head_eval, matmul)\n";
     return 1;
   }
   for (int i = 0; i < warmup; ++i) bench->step(i);

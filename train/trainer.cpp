@@ -1,12 +1,15 @@
 #include "train/trainer.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -71,7 +74,17 @@ Json trainer_defaults() {
           {"train", to_json(TrainOptions{})}};
 }
 
+void keep_freed_memory_for_reuse() {
+#ifdef __GLIBC__
+  const char* keep_defaults = std::getenv("ZOO_MALLOC_DEFAULTS");
+  if (keep_defaults != nullptr && std::string(keep_defaults) == "1") return;
+  mallopt(M_MMAP_MAX, 0);                                     // large blocks from the heap too
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());  // and never trimmed back
+#endif
+}
+
 torch::Device configure_runtime(const TrainOptions& o, const DistributedEnv& env) {
+  keep_freed_memory_for_reuse();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = o.threads > 0 ? static_cast<int>(o.threads) : std::max(1, cores / env.local_world_size);
   torch::set_num_threads(threads);
