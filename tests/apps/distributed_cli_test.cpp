@@ -130,6 +130,27 @@ TEST(DistributedCli, KilledRankEndsTheJobNamingIt) {
   fs::remove_all(dir);
 }
 
+// The image tasks under the launcher: the prefetching hand loader with a batch stride, and
+// BatchNorm buffers following rank 0 (ResNet backbones).
+TEST(DistributedCli, ImageTasksRunUnderTheLauncher) {
+  for (const std::string task : {"keypoints", "rpn"}) {
+    const std::string dir = temp_path(task);
+    const std::string tiny =
+        task == "keypoints"
+            ? " --set model.base_width=8 --set data.synthetic_train_size=64 --set data.synthetic_val_size=8"
+              " --set eval.mean_pose_samples=16 --set eval.train_samples=8 --set eval.batch_size=8 --set data.workers=1"
+            : " --set data.synthetic_train_size=16 --set data.synthetic_val_size=4 --set eval.untrained_baseline=false";
+    auto r = run_binary("zoo launch --nproc 2 -- " ZOO_BIN_DIR "/train_" + task + " --config " ZOO_SOURCE_DIR
+                        "/apps/configs/" + task + "_demo.json" + tiny +
+                        " --set train.batch_size=2 --set train.max_steps=4 --set train.eval_every_steps=2"
+                        " --set train.threads=1 --set train.plots=false --out " + dir);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(last_eval(dir).at("step"), 4) << task;
+    EXPECT_TRUE(fs::exists(dir + "/checkpoints/best.pt")) << task;
+    fs::remove_all(dir);
+  }
+}
+
 TEST(DistributedCli, LauncherAndEnvironmentErrorsAreOneLine) {
   auto r = run_binary("zoo launch -- true");
   EXPECT_EQ(r.status, 2);
