@@ -1,5 +1,4 @@
 #include "apps/cli.h"
-#include "apps/launch.h"
 
 #include <chrono>
 #include <ctime>
@@ -11,9 +10,10 @@
 #define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
+#include "apps/launch.h"
+#include "train/distributed.h"
 #include "train/registry.h"
 #include "train/run_info.h"
-#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace zoo {
