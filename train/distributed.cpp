@@ -1,8 +1,6 @@
 #include "train/distributed.h"
 
 #include <cstdlib>
-#include <map>
-#include <thread>
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
