@@ -20,6 +20,20 @@ double lowest_value(c10::ScalarType dtype) {
   return lowest;
 }
 
+// Scaling q (B·T·H values) is cheaper than scaling the scores (B·heads·T·T values); with a
+// power-of-two d_head it is also bit-identical.
+double query_scale(int64_t h, int64_t num_heads) {
+  return 1.0 / std::sqrt(static_cast<double>(h / num_heads));
+}
+
+// Packed rows [N, H] (flat positions `token_index` of B*T) back into [B, T, H], zeros elsewhere.
+torch::Tensor unpack_tokens(const torch::Tensor& packed, const torch::Tensor& token_index, int64_t batch,
+                            int64_t seq_len) {
+  const int64_t h = packed.size(1);
+  return torch::zeros({batch * seq_len, h}, packed.options()).index_copy(0, token_index, packed)
+      .view({batch, seq_len, h});
+}
+
 }  // namespace
 
 BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& c) {
@@ -87,12 +101,6 @@ torch::Tensor BertLayerImpl::finish(const torch::Tensor& hidden, const torch::Te
   return output_norm(attended + hidden_dropout(ffn));
 }
 
-// Scaling q (B·T·H values) is cheaper than scaling the scores (B·heads·T·T values); with a
-// power-of-two d_head it is also bit-identical.
-static double query_scale(int64_t h, int64_t num_heads) {
-  return 1.0 / std::sqrt(static_cast<double>(h / num_heads));
-}
-
 torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden,
                                      const torch::Tensor& attention_bias) {
   const double scale = query_scale(hidden.size(2), num_heads);
@@ -104,9 +112,7 @@ torch::Tensor BertLayerImpl::forward_packed(const torch::Tensor& packed, const t
                                             const torch::Tensor& attention_bias) {
   const int64_t h = packed.size(1);
   // Zeros at padding: padded keys are masked out by the bias, padded queries' rows discarded.
-  const auto unpack = [&](const torch::Tensor& x) {
-    return torch::zeros({batch * seq_len, h}, x.options()).index_copy(0, token_index, x).view({batch, seq_len, h});
-  };
+  const auto unpack = [&](const torch::Tensor& x) { return unpack_tokens(x, token_index, batch, seq_len); };
   const double scale = query_scale(h, num_heads);
   const auto context = attend(unpack(query(packed) * scale), unpack(key(packed)), unpack(value(packed)),
                               attention_bias);
@@ -141,8 +147,7 @@ torch::Tensor BertModelImpl::forward(const torch::Tensor& input_ids,
       auto packed = x.reshape({batch * seq_len, h}).index_select(0, token_index);
       for (const auto& layer : *layers)
         packed = layer->as<BertLayerImpl>()->forward_packed(packed, token_index, batch, seq_len, bias);
-      return torch::zeros({batch * seq_len, h}, packed.options()).index_copy(0, token_index, packed)
-          .view({batch, seq_len, h});
+      return unpack_tokens(packed, token_index, batch, seq_len);
     }
   }
   for (const auto& layer : *layers) x = layer->as<BertLayerImpl>()->forward(x, bias);
