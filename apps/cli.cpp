@@ -176,6 +176,7 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
     throw;
   }
   fs::create_directories(run_dir);
+  ctx.config.merge(task->resolved_settings(), "the task's resolved settings");
   Json resolved = ctx.config.values();
   resolved["run_info"] = run_info(device.str());
   if (group) resolved["run_info"]["world_size"] = group->world_size();

@@ -8,7 +8,9 @@ namespace zoo {
 StsModelImpl::StsModelImpl(const BertConfig& c, const StsModelOptions& o) : options(o) {
   TORCH_CHECK(o.architecture == "cross" || o.architecture == "bi", "STS: unknown architecture ",
               o.architecture);
-  TORCH_CHECK(o.head == "distribution" || o.head == "regression", "STS: unknown head ", o.head);
+  TORCH_CHECK(o.head == "distribution" || o.head == "regression" || o.head == "cosine", "STS: unknown head ", o.head);
+  TORCH_CHECK(o.head != "cosine" || o.architecture == "bi", "STS: the cosine head needs the bi-encoder");
+  TORCH_CHECK(o.pooling == "mean" || o.pooling == "cls" || o.pooling == "max", "STS: unknown pooling ", o.pooling);
   TORCH_CHECK(o.max_score > o.min_score, "STS: max_score must exceed min_score");
   const bool cross = o.architecture == "cross";
   bert = register_module("bert", BertModel(c, /*with_pooler=*/cross));
@@ -19,6 +21,7 @@ StsModelImpl::StsModelImpl(const BertConfig& c, const StsModelOptions& o) : opti
     match_embedding = register_module("match_embedding", torch::nn::Embedding(match_classes, c.hidden_size));
     init_bert_weights(*match_embedding, c);
   }
+  if (o.head == "cosine") return;  // no parameters beyond the encoder
   if (!cross) {
     pair_mlp = register_module("pair_mlp", torch::nn::Sequential(torch::nn::Linear(4 * c.hidden_size, c.hidden_size),
                                                                  torch::nn::Tanh()));
@@ -30,7 +33,7 @@ StsModelImpl::StsModelImpl(const BertConfig& c, const StsModelOptions& o) : opti
 }
 
 int64_t StsModelImpl::num_classes() const {
-  if (options.head == "regression") return 1;
+  if (options.head == "regression" || options.head == "cosine") return 1;
   const double span = options.max_score - options.min_score;
   TORCH_CHECK(std::floor(span) == span, "STS: the distribution head needs integer score bounds");
   return static_cast<int64_t>(span) + 1;
@@ -39,6 +42,19 @@ int64_t StsModelImpl::num_classes() const {
 torch::Tensor masked_mean(const torch::Tensor& hidden, const torch::Tensor& mask) {
   const auto m = mask.to(hidden.scalar_type()).unsqueeze(-1);
   return (hidden * m).sum(1) / m.sum(1).clamp_min(1.0);
+}
+
+torch::Tensor pool_tokens(const torch::Tensor& hidden, const torch::Tensor& mask, const std::string& mode) {
+  if (mode == "mean") return masked_mean(hidden, mask);
+  if (mode == "cls") return hidden.select(1, 0);
+  TORCH_CHECK(mode == "max", "pool_tokens: unknown mode ", mode);
+  return hidden.masked_fill(mask.unsqueeze(-1) == 0, -1e9).amax(1);
+}
+
+torch::Tensor StsModelImpl::embed(const torch::Tensor& ids, const torch::Tensor& mask) {
+  const auto pooled = pool_tokens(bert->forward(ids, mask, torch::Tensor()), mask, options.pooling);
+  if (!options.normalize) return pooled;
+  return torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().p(2).dim(1));
 }
 
 torch::Tensor StsModelImpl::forward_cross(const torch::Tensor& ids, const torch::Tensor& mask,
@@ -52,8 +68,9 @@ torch::Tensor StsModelImpl::forward_cross(const torch::Tensor& ids, const torch:
 
 torch::Tensor StsModelImpl::forward_bi(const torch::Tensor& ids_a, const torch::Tensor& mask_a,
                                        const torch::Tensor& ids_b, const torch::Tensor& mask_b) {
-  const auto u = masked_mean(bert->forward(ids_a, mask_a, torch::Tensor()), mask_a);
-  const auto v = masked_mean(bert->forward(ids_b, mask_b, torch::Tensor()), mask_b);
+  const auto u = embed(ids_a, mask_a);
+  const auto v = embed(ids_b, mask_b);
+  if (options.head == "cosine") return torch::cosine_similarity(u, v, 1);
   const auto features = torch::cat({u, v, (u - v).abs(), u * v}, 1);
   const auto raw = out(dropout(pair_mlp->forward(features)));
   return options.head == "regression" ? raw.squeeze(1) : raw;
@@ -61,6 +78,7 @@ torch::Tensor StsModelImpl::forward_bi(const torch::Tensor& ids_a, const torch::
 
 torch::Tensor StsModelImpl::score(const torch::Tensor& raw) const {
   const double lo = options.min_score, span = options.max_score - options.min_score;
+  if (options.head == "cosine") return lo + span * raw;
   if (options.head == "regression") return options.bound_output ? lo + span * torch::sigmoid(raw) : raw;
   const auto values = torch::arange(num_classes(), raw.options()) + lo;
   return (torch::softmax(raw, -1) * values).sum(-1);

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/torch_save.h"
 #include "models/bert.h"
 #include "models/sts.h"
 
@@ -33,32 +34,30 @@ namespace zoo {
 // default (as transformers does); other keys are ignored. hidden_act must be "gelu" and
 // position_embedding_type (if present) "absolute": anything else is a UserError.
 BertConfig read_hf_bert_config(const std::string& config_json_path);
-// Writes the keys above plus "architectures": ["BertForMaskedLM"], "model_type": "bert",
+// Writes the keys above plus "architectures": [architecture], "model_type": "bert",
 // "hidden_act": "gelu", "position_embedding_type": "absolute" (atomically).
-void write_hf_bert_config(const std::string& path, const BertConfig& c);
+void write_hf_bert_config(const std::string& path, const BertConfig& c,
+                          const std::string& architecture = "BertForMaskedLM");
 
-// Loads a torch.save'd state dict (HF layout) into the model, converting dtype and keeping the
-// model's device. Missing, unexpected or shape-mismatched keys are a UserError naming the file and
-// the key. Ignored, as transformers ignores them: position_ids buffers, the pre-training heads
-// our model lacks (bert.pooler.* for BertForMaskedLM, cls.seq_relationship.*), and for the
-// encoder-only overload everything under cls.*. A pooler missing from the checkpoint keeps its
-// fresh initialisation (fine-tuning an encoder from an MLM checkpoint, which has none).
-void load_hf_bert_weights(const std::string& weights_path, BertForMaskedLMImpl& model);
+// Loads a state dict in HF layout (model.safetensors, or a torch.save file such as
+// pytorch_model.bin or our weights.pt: io/safetensors.h read_weights_file) into the model,
+// converting dtype and keeping the model's device. Missing, unexpected or shape-mismatched keys
+// are a UserError naming the file and the key. Ignored, as transformers ignores them:
+// position_ids buffers, the pre-training heads our model lacks (bert.pooler.* for
+// BertForMaskedLM, cls.seq_relationship.*), and for the encoder-only overload everything under
+// cls.*. A pooler missing from the checkpoint keeps its fresh initialisation (fine-tuning an
+// encoder from an MLM checkpoint, which has none). The MLM overload returns false when the
+// checkpoint has no MLM head at all (a BertModel or sentence-transformers encoder): the encoder
+// is loaded and the head keeps its fresh initialisation, for the caller to report.
+bool load_hf_bert_weights(const std::string& weights_path, BertForMaskedLMImpl& model);
 void load_hf_bert_weights(const std::string& weights_path, BertModelImpl& encoder);
+// HF state-dict names and our tensors: BertForMaskedLM's ("bert." prefix, cls.predictions.*
+// without the tied decoder entries, which transformers re-ties) and BertModel's (no prefix).
+std::vector<std::pair<std::string, torch::Tensor>> hf_bert_state(BertForMaskedLMImpl& model);
+std::vector<std::pair<std::string, torch::Tensor>> hf_bert_state(BertModelImpl& encoder);
 // A torch.save-compatible dict (see write_torch_tensor_dict), written atomically; includes the
 // tied cls.predictions.decoder.weight/.bias entries, as HF's state_dict() does.
 void save_hf_bert_weights(const std::string& weights_path, BertForMaskedLMImpl& model);
-
-// Reads a file written by Python's torch.save (zip format, the default since PyTorch 1.6) that
-// holds a dict of tensors, e.g. an HF pytorch_model.bin. Tensors that shared storage in Python
-// share it here. Needed because LibTorch's torch::pickle_load turns the OrderedDict of a
-// state_dict() into None and rejects one-entry dicts. Errors are UserErrors naming the file.
-std::map<std::string, torch::Tensor> read_torch_tensor_dict(const std::string& path);
-// Writes (name, tensor) entries as Python's torch.save writes a dict of tensors (CPU copies;
-// tensors with the same data share one storage), atomically. Unlike torch::pickle_save's output,
-// Python reads it with torch.load(weights_only=True), as transformers does.
-void write_torch_tensor_dict(const std::string& path,
-                             const std::vector<std::pair<std::string, torch::Tensor>>& entries);
 
 // TorchScript module (CPU): forward(input_ids, attention_mask, token_type_ids) -> logits [B,T,V],
 // eval semantics (no dropout). Loadable by torch::jit::load and Python's torch.jit.load without

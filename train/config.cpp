@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "train/atomic_file.h"
+#include "io/atomic_file.h"
 
 namespace zoo {
 

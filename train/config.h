@@ -9,14 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/error.h"
+
 namespace zoo {
 
 using Json = nlohmann::json;
-
-// An error in user input (config, file, argument): the CLI prints it as one line and exits 1.
-struct UserError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 class Config {
  public:
@@ -31,6 +28,8 @@ class Config {
 
   const Json& values() const { return values_; }
   const Json& at(const std::string& dotted_key) const;
+  // Whether a config file or --set gave this key (rather than the code default).
+  bool is_set(const std::string& dotted_key) const { return origin_.count(dotted_key) > 0; }
 
   // Throws UserError "<origin>: <key> <message>" (origin = the file or --set that gave the key).
   [[noreturn]] void fail(const std::string& dotted_key, const std::string& message) const;

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "train/atomic_file.h"
+#include "io/atomic_file.h"
 
 namespace zoo {
 

@@ -11,7 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "train/atomic_file.h"
+#include "io/atomic_file.h"
 #include "train/metrics_log.h"
 
 namespace zoo {

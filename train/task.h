@@ -62,7 +62,13 @@ class Task {
   virtual std::unique_ptr<Evaluator> make_evaluator() = 0;
   virtual PrimaryMetric primary_metric() const = 0;
 
-  // Writes model.pt (TorchScript), weights.pt (Python-loadable state dict) and meta.json.
+  // Settings the task took from somewhere other than its config (a published checkpoint's
+  // tokenizer, pooling, sequence length), as an object of config keys. The CLI merges them into
+  // the run's saved config.json, so that eval, export and predict rebuild the same task.
+  virtual Json resolved_settings() const { return Json::object(); }
+
+  // Writes model.pt (TorchScript), weights.pt and weights.safetensors (Python-loadable state
+  // dicts) and meta.json.
   virtual void export_model(const std::string& dir) = 0;
   // Human-readable predictions for command-line inputs (sentences, image paths).
   virtual void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) = 0;

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "train/atomic_file.h"
+#include "io/atomic_file.h"
 #include "train/plot.h"
 
 namespace zoo {
@@ -53,7 +53,8 @@ TrainOptions train_options(const Config& cfg) {
   o.threads = j.at("threads").get<int64_t>();
   o.device = j.at("device").get<std::string>();
   o.plots = j.at("plots").get<bool>();
-  cfg.require(o.max_steps > 0, "train.max_steps", "must be > 0");
+  // 0 evaluates (and exports) the initial model: a published checkpoint's zero-shot figures.
+  cfg.require(o.max_steps >= 0, "train.max_steps", "must be >= 0");
   cfg.require(o.batch_size > 0, "train.batch_size", "must be > 0");
   cfg.require(o.accum_steps > 0, "train.accum_steps", "must be > 0");
   cfg.require(o.grad_clip_norm >= 0, "train.grad_clip_norm", "must be >= 0");
@@ -403,6 +404,10 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
     if (main) std::cout << (tty ? "\r\033[K" : "") << line.str() << std::endl;
   };
 
+  if (opt_.max_steps == 0) {
+    run_eval();
+    if (main) save_checkpoint(last_path);
+  }
   while (step_ < opt_.max_steps) {
     const bool stepped = train_step(loss_sums);
     ++step_;
@@ -460,7 +465,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
   }
   if (main && tty) std::cout << "\n";
   result.steps = step_;
-  if (main && opt_.plots && (step_ == opt_.max_steps || result.early_stopped))
+  if (main && opt_.plots && opt_.max_steps > 0 && (step_ == opt_.max_steps || result.early_stopped))
     plot_run_curves(run_dir_ + "/metrics.jsonl", run_dir_ + "/plots");
   return result;
 }

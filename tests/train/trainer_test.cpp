@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "tests/train/toy_task.h"
-#include "train/atomic_file.h"
+#include "io/atomic_file.h"
 #include "train/metrics_log.h"
 #include "train/trainer.h"
 

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "losses/coord_loss.h"
-#include "train/atomic_file.h"
+#include "io/atomic_file.h"
 
 namespace zoo {
 

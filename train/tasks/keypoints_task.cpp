@@ -23,7 +23,8 @@
 #include "data/sampling.h"
 #include "losses/keypoint_loss.h"
 #include "models/keypoint_regressor.h"
-#include "train/atomic_file.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
 #include "train/bert_io.h"
 #include "train/plot.h"
 #include "train/keypoint_metrics.h"
@@ -676,6 +677,7 @@ class KeypointsTask : public Task {
     std::vector<std::pair<std::string, torch::Tensor>> weights;
     for (const auto& [name, tensor] : torchvision_names()) weights.emplace_back(name, tensor);
     write_torch_tensor_dict(dir + "/weights.pt", weights);
+    write_safetensors(dir + "/weights.safetensors", weights);
     const PoseStats stats = pose_stats();
     const auto& b = model_options_.backbone;
     const bool tv = b.num_stages == 4 && b.base_width == 64;
@@ -740,6 +742,7 @@ class KeypointsTask : public Task {
     for (const auto& p : heatmap_->named_parameters()) weights.emplace_back(p.key(), p.value().detach().cpu());
     for (const auto& b : heatmap_->named_buffers()) weights.emplace_back(b.key(), b.value().detach().cpu());
     write_torch_tensor_dict(dir + "/weights.pt", weights);
+    write_safetensors(dir + "/weights.safetensors", weights);
     const double scale = heatmap_->net->output_scale();
     const auto side = static_cast<int64_t>(std::lround(image_size_ * scale));
     const auto& o = heatmap_options_;

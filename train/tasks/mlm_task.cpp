@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
+#include <iostream>
 
 #include "data/mlm_masking.h"
 #include "data/sampling.h"
@@ -10,7 +11,9 @@
 #include "data/wordpiece.h"
 #include "losses/masked_lm_loss.h"
 #include "models/bert.h"
+#include "io/safetensors.h"
 #include "train/bert_io.h"
+#include "train/hf_checkpoint.h"
 #include "train/tasks/bert_common.h"
 #include "train/trainer.h"
 
@@ -39,7 +42,9 @@ Json mlm_task_defaults() {
                {"whole_word", m.whole_word},
                {"label_smoothing", 0.0}};
   j["eval"] = {{"batch_size", 32}, {"top_k", 5}};
-  j["init"] = {{"hf_checkpoint", ""}};  // a directory with config.json, weights.pt, vocab.txt
+  // A BERT directory as Hugging Face or sentence-transformers publish it, or an export
+  // (train/hf_checkpoint.h); without an MLM head in it, the head starts fresh (with a warning).
+  j["init"] = {{"hf_checkpoint", ""}};
   j["optim"]["lr"] = 5e-4;
   j["optim"]["weight_decay"] = 0.01;
   j["schedule"]["name"] = "linear";
@@ -130,11 +135,15 @@ class MlmTask : public Task {
     tok.lower_case = d.at("lower_case").get<bool>();
     const std::string hf_dir = cfg.at("init.hf_checkpoint").get<std::string>();
     BertConfig bert;
+    PretrainedBert pretrained;
     if (!hf_dir.empty()) {
       // A published checkpoint brings its own architecture and vocabulary.
       cfg.require(fs::is_directory(hf_dir), "init.hf_checkpoint", "is not a directory");
-      bert = read_hf_bert_config(hf_dir + "/config.json");
-      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(hf_dir + "/vocab.txt"), tok);
+      pretrained = open_pretrained_bert(hf_dir);
+      from_checkpoint_ = true;
+      bert = pretrained.bert;
+      tok = pretrained_tokenizer_options(pretrained, cfg, "data.lower_case");
+      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(pretrained.vocab_path), tok);
     } else {
       bert = bert_config_from(cfg, "model");
       const int64_t vocab_size = d.at("vocab_size").get<int64_t>();
@@ -154,7 +163,10 @@ class MlmTask : public Task {
     bert_config_ = bert;
     torch::manual_seed(static_cast<uint64_t>(train.seed));  // parameter init
     model_ = BertForMaskedLM(bert);
-    if (!hf_dir.empty()) load_hf_bert_weights(hf_dir + "/weights.pt", *model_);
+    if (!hf_dir.empty() && !load_hf_bert_weights(pretrained.weights_path, *model_))
+      std::cerr << "warning: " << pretrained.weights_path
+                << " has no MLM head (cls.predictions.*): the head starts from a fresh initialisation, its decoder tied "
+                   "to the checkpoint's word embeddings\n";
 
     masking_vocab_.vocab_size = vocab.size();
     masking_vocab_.mask_id = vocab.mask_id;
@@ -162,6 +174,11 @@ class MlmTask : public Task {
       masking_vocab_.never_select.push_back(vocab.is_special(id));
       masking_vocab_.continuation.push_back(vocab.token(id).rfind("##", 0) == 0);
     }
+  }
+
+  Json resolved_settings() const override {
+    if (!from_checkpoint_) return Json::object();
+    return {{"data", {{"lower_case", tokenizer_->options().lower_case}}}};
   }
 
   std::string name() const override { return "mlm"; }
@@ -244,13 +261,16 @@ class MlmTask : public Task {
     export_bert_mlm_torchscript(*model_, dir + "/model.pt");
     save_hf_bert_weights(dir + "/weights.pt", *model_);
     write_hf_bert_config(dir + "/config.json", bert_config_);
+    write_safetensors(dir + "/weights.safetensors", hf_bert_state(*model_));
     tokenizer_->vocab().save(dir + "/vocab.txt");
+    write_pretrained_bert(dir + "/hf", bert_config_, "BertForMaskedLM", hf_bert_state(*model_), *tokenizer_, max_seq_len_);
     write_json_file(dir + "/meta.json",
                     {{"task", "mlm"},
                      {"inputs", {"input_ids", "attention_mask", "token_type_ids"}},
                      {"input_dtype", "int64"},
                      {"outputs", {"logits"}},
                      {"vocab", "vocab.txt"},
+                     {"hf", "hf/ (transformers BertForMaskedLM)"},
                      {"lower_case", tokenizer_->options().lower_case},
                      {"max_seq_len", max_seq_len_},
                      {"special_ids", {{"pad", tokenizer_->vocab().pad_id},
@@ -357,6 +377,7 @@ class MlmTask : public Task {
   MaskingVocab masking_vocab_;
   MaskedLmLossOptions loss_;
   std::unique_ptr<WordPieceTokenizer> tokenizer_;
+  bool from_checkpoint_ = false;  // init.hf_checkpoint set the tokenizer settings
   BertConfig bert_config_;
   BertForMaskedLM model_{nullptr};
   std::vector<std::vector<int64_t>> train_sequences_, val_sequences_;

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "models/detection/rpn_script.h"
-#include "train/atomic_file.h"
+#include "io/atomic_file.h"
 #include "train/resnet_script.h"
 
 namespace zoo {

@@ -19,7 +19,8 @@
 #include "models/detection/box_ops.h"
 #include "models/detection/rpn.h"
 #include "models/resnet.h"
-#include "train/atomic_file.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
 #include "train/bert_io.h"
 #include "train/plot.h"
 #include "train/tasks/rpn_export.h"
@@ -437,6 +438,7 @@ class RpnTask : public Task {
     for (const auto& p : net_->named_parameters()) weights.emplace_back(p.key(), p.value().detach().cpu());
     for (const auto& b : net_->named_buffers()) weights.emplace_back(b.key(), b.value().detach().cpu());
     write_torch_tensor_dict(dir + "/weights.pt", weights);
+    write_safetensors(dir + "/weights.safetensors", weights);
     const RpnOptions& r = net_->rpn->options();
     write_json_file(dir + "/meta.json",
                     {{"task", "rpn"},

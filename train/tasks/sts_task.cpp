@@ -10,7 +10,9 @@
 #include "data/sts_targets.h"
 #include "losses/sts_loss.h"
 #include "models/sts.h"
+#include "io/safetensors.h"
 #include "train/bert_io.h"
+#include "train/hf_checkpoint.h"
 #include "train/metrics.h"
 #include "train/tasks/bert_common.h"
 #include "train/trainer.h"
@@ -25,7 +27,9 @@ Json sts_task_defaults() {
   const StsModelOptions s;
   j["model"] = bert_model_defaults();
   j["model"]["architecture"] = s.architecture;
-  j["model"]["head"] = s.head;
+  j["model"]["head"] = s.head;  // distribution | regression | cosine (bi)
+  j["model"]["pooling"] = s.pooling;  // bi: mean | cls | max (a sentence-transformers checkpoint sets it)
+  j["model"]["normalize"] = s.normalize;  // bi: L2-normalise embeddings (likewise)
   j["model"]["bound_output"] = s.bound_output;
   j["model"]["exact_match"] = s.exact_match;
   j["model"]["match_idf_buckets"] = s.match_idf_buckets;
@@ -46,8 +50,8 @@ Json sts_task_defaults() {
                {"lower_case", true}};
   j["eval"] = {{"batch_size", 64}};
   // mlm_run: an mlm run directory whose encoder (checkpoints/best.pt), vocab.txt and model
-  // dimensions start this run (pre-train, then fine-tune). hf_checkpoint: a directory with a
-  // Hugging Face-layout config.json, weights.pt and vocab.txt.
+  // dimensions start this run (pre-train, then fine-tune). hf_checkpoint: a BERT directory as
+  // Hugging Face or sentence-transformers publish it, or an export (train/hf_checkpoint.h).
   j["init"] = {{"mlm_run", ""}, {"hf_checkpoint", ""}};
   j["optim"]["lr"] = 1e-4;
   j["optim"]["weight_decay"] = 0.01;
@@ -87,6 +91,8 @@ class StsTask : public Task {
     const Json& m = cfg.at("model");
     options_.architecture = m.at("architecture").get<std::string>();
     options_.head = m.at("head").get<std::string>();
+    options_.pooling = m.at("pooling").get<std::string>();
+    options_.normalize = m.at("normalize").get<bool>();
     options_.bound_output = m.at("bound_output").get<bool>();
     options_.exact_match = m.at("exact_match").get<bool>();
     options_.match_idf_buckets = m.at("match_idf_buckets").get<int64_t>();
@@ -97,8 +103,12 @@ class StsTask : public Task {
     options_.max_score = d.at("max_score").get<double>();
     cfg.require(options_.architecture == "cross" || options_.architecture == "bi", "model.architecture",
                 "must be cross or bi");
-    cfg.require(options_.head == "distribution" || options_.head == "regression", "model.head",
-                "must be distribution or regression");
+    cfg.require(options_.head == "distribution" || options_.head == "regression" || options_.head == "cosine",
+                "model.head", "must be distribution, regression or cosine");
+    cfg.require(options_.head != "cosine" || options_.architecture == "bi", "model.head",
+                "cosine needs model.architecture=bi");
+    cfg.require(options_.pooling == "mean" || options_.pooling == "cls" || options_.pooling == "max", "model.pooling",
+                "must be mean, cls or max");
     cfg.require(options_.max_score > options_.min_score, "data.max_score", "must exceed data.min_score");
     cfg.require(options_.head != "distribution" ||
                     std::floor(options_.max_score - options_.min_score) == options_.max_score - options_.min_score,
@@ -136,6 +146,7 @@ class StsTask : public Task {
     const std::string hf_dir = cfg.at("init.hf_checkpoint").get<std::string>();
     cfg.require(mlm_run.empty() || hf_dir.empty(), "init.mlm_run", "and init.hf_checkpoint exclude each other");
     BertConfig bert = bert_config_from(cfg, "model");
+    PretrainedBert pretrained;
     if (!mlm_run.empty()) {
       cfg.require(fs::exists(mlm_run + "/config.json"), "init.mlm_run", "is not a run directory");
       // The architecture comes from the pre-training run; dropout stays this run's choice.
@@ -145,9 +156,23 @@ class StsTask : public Task {
       bert.intermediate_size = p.intermediate_size, bert.max_position = p.max_position;
       tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(mlm_run + "/vocab.txt"), tok);
     } else if (!hf_dir.empty()) {
-      const BertConfig p = read_hf_bert_config(hf_dir + "/config.json");
-      bert = p;
-      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(hf_dir + "/vocab.txt"), tok);
+      // A published checkpoint brings its architecture, vocabulary, tokenizer settings and, from
+      // sentence-transformers, pooling and sequence length; a config that contradicts one fails.
+      cfg.require(fs::is_directory(hf_dir), "init.hf_checkpoint", "is not a directory");
+      pretrained = open_pretrained_bert(hf_dir);
+      from_checkpoint_ = true;
+      bert = pretrained.bert;
+      tok = pretrained_tokenizer_options(pretrained, cfg, "data.lower_case");
+      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(pretrained.vocab_path), tok);
+      max_seq_len_ = pretrained_max_seq_len(pretrained, cfg, "data.max_seq_len");
+      if (!pretrained.pooling.empty()) {
+        cfg.require(!cfg.is_set("model.pooling") || options_.pooling == pretrained.pooling, "model.pooling",
+                    "contradicts the checkpoint's 1_Pooling/config.json (" + pretrained.pooling + ")");
+        cfg.require(!cfg.is_set("model.normalize") || options_.normalize == pretrained.normalize, "model.normalize",
+                    "contradicts the checkpoint's modules.json");
+        options_.pooling = pretrained.pooling;
+        options_.normalize = pretrained.normalize;
+      }
     } else {
       const int64_t vocab_size = d.at("vocab_size").get<int64_t>();
       cfg.require(vocab_size >= 16, "data.vocab_size", "must be >= 16");
@@ -173,12 +198,18 @@ class StsTask : public Task {
       for (auto& item : model_->bert->named_parameters())
         if (source.contains(item.key())) item.value().copy_(source[item.key()]);  // pooler: fresh init
     } else if (!hf_dir.empty()) {
-      load_hf_bert_weights(hf_dir + "/weights.pt", *model_->bert);
+      load_hf_bert_weights(pretrained.weights_path, *model_->bert);
     }
     train_encoded_ = encode_all(train_pairs_);
     val_encoded_ = encode_all(val_pairs_);
     if (options_.exact_match && options_.match_idf_buckets > 0) match_class_ = idf_match_classes();
     sampler_ = std::make_unique<EpochSampler>(static_cast<int64_t>(train_encoded_.size()), seed_);
+  }
+
+  Json resolved_settings() const override {
+    if (!from_checkpoint_) return Json::object();
+    return {{"data", {{"lower_case", tokenizer_->options().lower_case}, {"max_seq_len", max_seq_len_}}},
+            {"model", {{"pooling", options_.pooling}, {"normalize", options_.normalize}}}};
   }
 
   std::string name() const override { return "sts"; }
@@ -218,11 +249,12 @@ class StsTask : public Task {
   StepLosses training_step(const Batch& batch) override {
     const torch::Tensor raw = forward(batch);
     const torch::Tensor gold = batch.at("score");
-    const torch::Tensor loss =
-        options_.head == "regression"
-            ? sts_regression_loss(model_->score(raw), gold)
-            : sts_distribution_loss(raw, sparse_target_distribution(gold, options_.min_score, model_->num_classes()));
-    return {{{options_.head == "regression" ? "mse" : "kl", loss}}, static_cast<double>(gold.size(0))};
+    const double lo = options_.min_score, span = options_.max_score - options_.min_score;
+    const auto n = static_cast<double>(gold.size(0));
+    // sentence-transformers' CosineSimilarityLoss: MSE between cos(u, v) and the score in [0, 1].
+    if (options_.head == "cosine") return {{{"cosine_mse", sts_regression_loss(raw, (gold - lo) / span)}}, n};
+    if (options_.head == "regression") return {{{"mse", sts_regression_loss(model_->score(raw), gold)}}, n};
+    return {{{"kl", sts_distribution_loss(raw, sparse_target_distribution(gold, lo, model_->num_classes()))}}, n};
   }
 
   Batch predict(const Batch& batch) override { return {{"score", model_->score(forward(batch))}}; }
@@ -236,7 +268,7 @@ class StsTask : public Task {
     for (const auto& p : pairs) picked.push_back(&p);
     torch::NoGradGuard no_grad;
     model_->eval();
-    const auto device = model_->out->weight.device();
+    const auto device = model_->bert->embeddings->word_embeddings->weight.device();
     const auto scores = predict(to_device(collate(picked), device)).at("score").cpu();
     for (size_t i = 0; i < pairs.size(); ++i)
       out << std::fixed << std::setprecision(3) << scores[static_cast<int64_t>(i)].item<double>() << "\t"
@@ -250,8 +282,13 @@ class StsTask : public Task {
     std::vector<std::pair<std::string, torch::Tensor>> weights;
     for (const auto& item : model_->named_parameters()) weights.emplace_back(item.key(), item.value());
     write_torch_tensor_dict(dir + "/weights.pt", weights);
+    write_safetensors(dir + "/weights.safetensors", weights);
     tokenizer_->vocab().save(dir + "/vocab.txt");
     const bool cross = options_.architecture == "cross";
+    // The encoder for transformers (BertModel; a cross-encoder's head stays in model.pt), and for
+    // a bi-encoder a sentence-transformers model.
+    write_pretrained_bert(dir + "/hf", model_->bert->config, "BertModel", hf_bert_state(*model_->bert), *tokenizer_,
+                          max_seq_len_, cross ? "" : options_.pooling, options_.normalize);
     write_json_file(dir + "/meta.json",
                     {{"task", "sts"},
                      {"architecture", options_.architecture},
@@ -263,6 +300,9 @@ class StsTask : public Task {
                                         "also in the other sentence (specials never) 1, or 1 + "
                                         "match_class[token id] - 1 with IDF buckets"
                                       : "[CLS] sentence [SEP] each"},
+                     {"pooling", cross ? Json(nullptr) : Json(options_.pooling)},
+                     {"normalize", !cross && options_.normalize},
+                     {"hf", "hf/ (transformers BertModel" + std::string(cross ? ")" : "; sentence-transformers)")},
                      {"match_idf_buckets", options_.match_idf_buckets},
                      {"match_class", match_class_},
                      {"outputs", {"score"}},
@@ -280,6 +320,11 @@ class StsTask : public Task {
 
   EncodedPair encode(const SentencePair& p) const {
     EncodedPair e{tokenizer_->encode(p.s1), tokenizer_->encode(p.s2), p.score};
+    if (options_.architecture == "bi") {  // each sentence on its own: [CLS] s [SEP] fits
+      for (auto* s : {&e.a, &e.b})
+        if (static_cast<int64_t>(s->size()) + 2 > max_seq_len_) s->resize(static_cast<size_t>(max_seq_len_ - 2));
+      return e;
+    }
     // Longest-first truncation so that [CLS] a [SEP] b [SEP] fits (and each alone fits).
     while (static_cast<int64_t>(e.a.size() + e.b.size()) + 3 > max_seq_len_)
       (e.a.size() >= e.b.size() ? e.a : e.b).pop_back();
@@ -388,6 +433,7 @@ class StsTask : public Task {
   std::vector<SentencePair> train_pairs_, val_pairs_;
   std::vector<EncodedPair> train_encoded_, val_encoded_;
   std::unique_ptr<WordPieceTokenizer> tokenizer_;
+  bool from_checkpoint_ = false;  // init.hf_checkpoint set tokenizer (and sts pooling) settings
   StsModel model_{nullptr};
   std::unique_ptr<EpochSampler> sampler_;
   bool swap_pairs_ = false;

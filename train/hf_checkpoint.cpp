@@ -1,0 +1,198 @@
+#include "train/hf_checkpoint.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "train/bert_io.h"
+
+namespace zoo {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const Json* member(const Json& j, const std::string& key) { return j.contains(key) ? &j.at(key) : nullptr; }
+
+bool get_bool(const Json& j, const std::string& key, const std::string& path) {
+  if (!j.at(key).is_boolean()) throw UserError(path + ": '" + key + "' must be true or false, got " + j.at(key).dump());
+  return j.at(key).get<bool>();
+}
+
+// sentence-transformers' module list as (type, path): a Transformer (the BERT files, at `path`
+// below the directory), a Pooling and an optional Normalize, in that order; anything else
+// (Dense, ...) is a model we cannot run.
+std::vector<std::pair<std::string, std::string>> read_modules(const std::string& root) {
+  const std::string modules_path = root + "/modules.json";
+  const Json modules = read_json_file(modules_path);
+  if (!modules.is_array() || modules.size() < 2 || modules.size() > 3)
+    throw UserError(modules_path + ": expected a list of 2 or 3 modules (Transformer, Pooling, optionally Normalize)");
+  const char* expected[] = {"sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling",
+                            "sentence_transformers.models.Normalize"};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Json& m : modules) {
+    const std::string where = modules_path + ": module " + std::to_string(out.size());
+    if (!m.is_object() || !m.contains("type") || !m.at("type").is_string() || !m.contains("path") ||
+        !m.at("path").is_string())
+      throw UserError(where + ": needs string keys 'type' and 'path'");
+    const std::string type = m.at("type").get<std::string>(), path = m.at("path").get<std::string>();
+    if (type != expected[out.size()])
+      throw UserError(where + ": 'type' is \"" + type + "\"; supported: Transformer, Pooling, then optionally Normalize");
+    if (path.find("..") != std::string::npos || (!path.empty() && path[0] == '/'))
+      throw UserError(where + ": 'path' must stay inside the checkpoint directory");
+    out.emplace_back(type, path.empty() ? root : root + "/" + path);
+  }
+  return out;
+}
+
+// Pooling, normalisation and sequence length of a sentence-transformers directory.
+void read_sentence_transformers(const std::string& root, PretrainedBert& p) {
+  const auto modules = read_modules(root);
+  const std::string pooling_dir = modules[1].second;
+  p.normalize = modules.size() == 3;
+  const std::string pooling_path = pooling_dir + "/config.json";
+  const Json pool = read_json_file(pooling_path);
+  if (!pool.is_object()) throw UserError(pooling_path + ": expected a JSON object");
+  // Exactly one mode may be on; the others must be off (or absent, in older files).
+  const std::pair<const char*, const char*> modes[] = {{"pooling_mode_mean_tokens", "mean"},
+                                                       {"pooling_mode_cls_token", "cls"},
+                                                       {"pooling_mode_max_tokens", "max"}};
+  for (const auto& [key, mode] : modes)
+    if (member(pool, key) && get_bool(pool, key, pooling_path)) {
+      if (!p.pooling.empty()) throw UserError(pooling_path + ": '" + key + "': only one pooling mode at a time is supported");
+      p.pooling = mode;
+    }
+  for (const char* key : {"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"})
+    if (member(pool, key) && get_bool(pool, key, pooling_path))
+      throw UserError(pooling_path + ": '" + key + "' is not supported (mean, cls or max)");
+  if (p.pooling.empty()) throw UserError(pooling_path + ": no pooling mode is on (mean, cls or max)");
+  if (const Json* dim = member(pool, "word_embedding_dimension");
+      dim && !(dim->is_number_integer() && dim->get<int64_t>() == p.bert.hidden_size))
+    throw UserError(pooling_path + ": 'word_embedding_dimension' is " + dim->dump() + ", the encoder's hidden size is " +
+                    std::to_string(p.bert.hidden_size));
+
+  const std::string st_path = p.dir + "/sentence_bert_config.json";
+  if (fs::exists(st_path)) {
+    const Json st = read_json_file(st_path);
+    if (!st.is_object()) throw UserError(st_path + ": expected a JSON object");
+    if (const Json* n = member(st, "max_seq_length")) {
+      if (!n->is_number_integer() || n->get<int64_t>() < 3)
+        throw UserError(st_path + ": 'max_seq_length' must be an integer >= 3, got " + n->dump());
+      p.max_seq_length = n->get<int64_t>();
+    }
+    // Lower-casing the input before a cased tokenizer is not what our tokenizer's lower_case
+    // does (that also strips accents), so only the uncased case is accepted.
+    if (member(st, "do_lower_case") && get_bool(st, "do_lower_case", st_path) && p.lower_case == false)
+      throw UserError(st_path + ": 'do_lower_case' true with a cased tokenizer is not supported");
+  }
+}
+
+}  // namespace
+
+PretrainedBert open_pretrained_bert(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw UserError(dir + ": not a directory");
+  PretrainedBert p;
+  p.dir = dir;
+  const bool sentence_transformers = fs::exists(dir + "/modules.json");
+  if (sentence_transformers) p.dir = read_modules(dir)[0].second;
+  const std::string config_path = p.dir + "/config.json";
+  if (!fs::exists(config_path)) throw UserError(config_path + ": missing (a BERT checkpoint needs its config.json)");
+  p.bert = read_hf_bert_config(config_path);
+  for (const char* name : {"model.safetensors", "pytorch_model.bin", "weights.pt"})
+    if (fs::exists(p.dir + "/" + name)) {
+      p.weights_path = p.dir + "/" + name;
+      break;
+    }
+  if (p.weights_path.empty())
+    throw UserError(p.dir + ": no weights (model.safetensors, pytorch_model.bin or weights.pt)");
+  p.vocab_path = p.dir + "/vocab.txt";
+  if (!fs::exists(p.vocab_path)) throw UserError(p.vocab_path + ": missing (a WordPiece vocabulary is needed)");
+
+  const std::string tok_path = p.dir + "/tokenizer_config.json";
+  if (fs::exists(tok_path)) {
+    const Json t = read_json_file(tok_path);
+    if (!t.is_object()) throw UserError(tok_path + ": expected a JSON object");
+    if (const Json* cls = member(t, "tokenizer_class");
+        cls && !(cls->is_string() && (cls->get<std::string>() == "BertTokenizer" ||
+                                      cls->get<std::string>() == "BertTokenizerFast")))
+      throw UserError(tok_path + ": 'tokenizer_class' is " + cls->dump() + ", only BERT's WordPiece is supported");
+    if (member(t, "do_lower_case")) p.lower_case = get_bool(t, "do_lower_case", tok_path);
+    if (member(t, "tokenize_chinese_chars")) p.tokenize_chinese_chars = get_bool(t, "tokenize_chinese_chars", tok_path);
+    if (const Json* s = member(t, "strip_accents")) {
+      if (!s->is_null() && !s->is_boolean())
+        throw UserError(tok_path + ": 'strip_accents' must be null, true or false, got " + s->dump());
+      p.strip_accents = s->is_null() ? -1 : s->get<bool>() ? 1 : 0;
+    }
+    // transformers writes a huge placeholder (1e30) when a checkpoint sets no limit.
+    if (const Json* n = member(t, "model_max_length"); n && n->is_number_integer() && n->get<int64_t>() > 0 &&
+                                                        n->get<int64_t>() < (int64_t{1} << 40))
+      p.model_max_length = n->get<int64_t>();
+  }
+  if (sentence_transformers) read_sentence_transformers(dir, p);
+  return p;
+}
+
+TokenizerOptions pretrained_tokenizer_options(const PretrainedBert& p, const Config& cfg,
+                                              const std::string& lower_case_key) {
+  TokenizerOptions tok;
+  tok.lower_case = cfg.at(lower_case_key).get<bool>();
+  if (p.lower_case) {
+    cfg.require(!cfg.is_set(lower_case_key) || tok.lower_case == *p.lower_case, lower_case_key,
+                std::string("contradicts the checkpoint's tokenizer_config.json (do_lower_case: ") +
+                    (*p.lower_case ? "true" : "false") + ")");
+    tok.lower_case = *p.lower_case;
+  }
+  if (p.strip_accents) tok.strip_accents = *p.strip_accents;
+  if (p.tokenize_chinese_chars) tok.tokenize_chinese_chars = *p.tokenize_chinese_chars;
+  return tok;
+}
+
+int64_t pretrained_max_seq_len(const PretrainedBert& p, const Config& cfg, const std::string& key) {
+  int64_t limit = p.bert.max_position;
+  if (p.model_max_length) limit = std::min(limit, *p.model_max_length);
+  const int64_t value = cfg.at(key).get<int64_t>();
+  if (cfg.is_set(key)) {
+    cfg.require(value <= limit, key, "exceeds the checkpoint's limit of " + std::to_string(limit) + " tokens");
+    return value;
+  }
+  return std::min(p.max_seq_length.value_or(value), limit);
+}
+
+void write_pretrained_bert(const std::string& dir, const BertConfig& config, const std::string& architecture,
+                           const std::vector<std::pair<std::string, torch::Tensor>>& state,
+                           const WordPieceTokenizer& tokenizer, int64_t max_seq_len, const std::string& st_pooling,
+                           bool st_normalize) {
+  fs::create_directories(dir);
+  write_hf_bert_config(dir + "/config.json", config, architecture);
+  write_safetensors(dir + "/model.safetensors", state);
+  tokenizer.vocab().save(dir + "/vocab.txt");
+  const TokenizerOptions& o = tokenizer.options();
+  const Json specials = {{"unk_token", "[UNK]"}, {"sep_token", "[SEP]"}, {"pad_token", "[PAD]"},
+                         {"cls_token", "[CLS]"}, {"mask_token", "[MASK]"}};
+  Json tok = specials;
+  tok["tokenizer_class"] = "BertTokenizer";
+  tok["do_lower_case"] = o.lower_case;
+  tok["strip_accents"] = o.strip_accents < 0 ? Json(nullptr) : Json(o.strip_accents == 1);
+  tok["tokenize_chinese_chars"] = o.tokenize_chinese_chars;
+  tok["model_max_length"] = max_seq_len;
+  write_json_file(dir + "/tokenizer_config.json", tok);
+  write_json_file(dir + "/special_tokens_map.json", specials);
+  if (st_pooling.empty()) return;
+  Json modules = Json::array({{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}},
+                              {{"idx", 1}, {"name", "1"}, {"path", "1_Pooling"}, {"type", "sentence_transformers.models.Pooling"}}});
+  if (st_normalize)
+    modules.push_back({{"idx", 2}, {"name", "2"}, {"path", "2_Normalize"}, {"type", "sentence_transformers.models.Normalize"}});
+  write_json_file(dir + "/modules.json", modules);
+  fs::create_directories(dir + "/1_Pooling");
+  write_json_file(dir + "/1_Pooling/config.json", {{"word_embedding_dimension", config.hidden_size},
+                                                   {"pooling_mode_cls_token", st_pooling == "cls"},
+                                                   {"pooling_mode_mean_tokens", st_pooling == "mean"},
+                                                   {"pooling_mode_max_tokens", st_pooling == "max"},
+                                                   {"pooling_mode_mean_sqrt_len_tokens", false}});
+  // do_lower_case here would lower-case the input before the tokenizer; ours does that itself.
+  write_json_file(dir + "/sentence_bert_config.json", {{"max_seq_length", max_seq_len}, {"do_lower_case", false}});
+}
+
+}  // namespace zoo
