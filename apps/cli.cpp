@@ -1,6 +1,7 @@
 #include "apps/cli.h"
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
@@ -11,10 +12,12 @@
 #include <cxxopts.hpp>
 
 #include "apps/launch.h"
+#include "io/run_lock.h"
 #include "train/distributed.h"
 #include "train/registry.h"
 #include "train/run_info.h"
 #include "train/trainer.h"
+#include "train/stop_signal.h"
 
 namespace zoo {
 
@@ -62,10 +65,14 @@ RunContext resolve(const Json& base, const std::string& origin, const std::vecto
   return ctx;
 }
 
-// Loads the run's best weights (or its last checkpoint) into a freshly built task.
+// Loads the run's best weights (or its last checkpoint) into a freshly built task, under a shared
+// lock of the run directory (held by `lock` for the caller's command).
 std::unique_ptr<Task> open_run(const std::string& run_dir, const std::vector<std::string>& sets,
+                               std::unique_ptr<RunLock>& lock, const std::string& command,
                                torch::Device* device_out = nullptr) {
-  RunContext ctx = resolve(saved_config(run_dir), run_dir + "/config.json", sets);
+  const Json saved = saved_config(run_dir);
+  lock = std::make_unique<RunLock>(run_dir, RunLock::Mode::kShared, command);
+  RunContext ctx = resolve(saved, run_dir + "/config.json", sets);
   const torch::Device device = configure_runtime(train_options(ctx.config));
   auto task = ctx.entry->create(ctx.config, run_dir);
   const std::string best = run_dir + "/checkpoints/best.pt", last = run_dir + "/checkpoints/last.pt";
@@ -165,9 +172,15 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
             << torch::get_num_threads() << " threads, device " << device.str();
   if (group) std::cout << ", rank 0 of " << group->world_size();
   std::cout << "\n";
+  // One writer per run directory, locked before anything is written; a process that loses the
+  // race leaves the directory alone (it may be the winner's new one).
+  const bool new_dir = !fs::exists(run_dir);
+  fs::create_directories(run_dir);
+  RunLock lock(run_dir, RunLock::Mode::kExclusive, program + " train");
+  if (!resume && fs::exists(run_dir + "/checkpoints/last.pt"))
+    throw UserError(run_dir + " already holds a run: pass --resume to continue it, or choose another --out");
   // Build the task (which validates its sections and may write e.g. vocab.txt) before the run
   // directory gets its config: a rejected config leaves no half-made run behind.
-  const bool new_dir = !fs::exists(run_dir);
   std::unique_ptr<Task> task;
   try {
     task = ctx.entry->create(ctx.config, run_dir);
@@ -175,7 +188,6 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
     if (new_dir) fs::remove_all(run_dir);
     throw;
   }
-  fs::create_directories(run_dir);
   ctx.config.merge(task->resolved_settings(), "the task's resolved settings");
   Json resolved = ctx.config.values();
   resolved["run_info"] = run_info(device.str());
@@ -184,7 +196,13 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   if (group) group->barrier();  // the run directory is ready for the other ranks
   Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device,
                   group.get());
+  install_stop_handlers();
   const TrainResult result = trainer.fit(resume);
+  if (result.stop_signal != 0) {
+    std::cout << "stopped at step " << result.steps << " (" << strsignal(result.stop_signal)
+              << "); resume with: zoo train --resume --out " << run_dir << std::endl;
+    return 128 + result.stop_signal;
+  }
   std::cout << "held-out metrics (val) after " << result.steps << " steps:\n";
   print_metrics(result.final_metrics);
   std::cout << "run directory: " << run_dir << "\n";
@@ -207,9 +225,10 @@ int train_other_rank(RunContext& ctx, const TrainOptions& train, bool resume, co
   if (values.contains("eval") && values["eval"].contains("pictures")) ctx.config.set("eval.pictures=false");
   auto task = ctx.entry->create(ctx.config, scratch);
   Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device, &group);
-  trainer.fit(resume);
+  install_stop_handlers();
+  const TrainResult result = trainer.fit(resume);
   fs::remove_all(scratch);
-  return 0;
+  return result.stop_signal != 0 ? 128 + result.stop_signal : 0;
 }
 
 std::string required_run(const cxxopts::ParseResult& args) {
@@ -232,7 +251,8 @@ int cmd_eval(int argc, char** argv) {
   std::vector<std::string> sets;
   if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
   torch::Device device = torch::kCPU;
-  auto task = open_run(run_dir, sets, &device);
+  std::unique_ptr<RunLock> lock;
+  auto task = open_run(run_dir, sets, lock, "zoo eval", &device);
   const Metrics m = evaluate_task(*task, split, device);
   write_json_file(run_dir + "/eval_" + split + ".json", Json(m));
   std::cout << "eval (" << split << "):\n";
@@ -249,7 +269,8 @@ int cmd_export(int argc, char** argv) {
     return 0;
   }
   const std::string run_dir = required_run(args);
-  auto task = open_run(run_dir, {});
+  std::unique_ptr<RunLock> lock;
+  auto task = open_run(run_dir, {}, lock, "zoo export");
   task->model().to(torch::kCPU);  // exported files are device-neutral CPU tensors
   task->export_model(run_dir + "/export");
   std::cout << "exported to " << run_dir << "/export\n";
@@ -275,7 +296,8 @@ int cmd_predict(int argc, char** argv) {
     inputs.push_back(a);
   }
   if (inputs.empty()) throw UserError("zoo predict: no INPUT given");
-  auto task = open_run(run_dir, {});
+  std::unique_ptr<RunLock> lock;
+  auto task = open_run(run_dir, {}, lock, "zoo predict");
   task->predict_cli(inputs, std::cout);
   return 0;
 }

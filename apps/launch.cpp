@@ -110,6 +110,9 @@ int launch_command(int argc, char** argv) {
       return 1;
     }
     if (pid == 0) {
+      // Its own process group: Ctrl-C in a terminal reaches the launcher alone, which passes it
+      // on once; a second signal to a rank would end it before its checkpoint is written.
+      ::setpgid(0, 0);
       ::setenv("RANK", std::to_string(rank).c_str(), 1);
       ::setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
       ::setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
@@ -142,7 +145,7 @@ int launch_command(int argc, char** argv) {
       std::cerr << "zoo launch: got signal " << sig << " (" << strsignal(sig) << "); passing it to the "
                 << running.size() << " running rank(s)\n";
       exit_code = 128 + sig;
-      stop_all(sig, std::chrono::seconds(10));
+      stop_all(sig, std::chrono::seconds(60));  // time to finish a step and write last.pt
     }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);

@@ -1,5 +1,7 @@
 #include "data/wordpiece.h"
 
+#include <unistd.h>
+
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
@@ -307,7 +309,7 @@ void Vocab::save(const std::string& path) const {
     }
   }
   // Write-then-rename: a reader never sees a half-written vocab.txt.
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = path + "." + std::to_string(::getpid()) + ".tmp";  // one per writer
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   if (!out) throw std::runtime_error(tmp + ": cannot open for writing");
   for (const std::string& t : tokens_) out << t << '\n';

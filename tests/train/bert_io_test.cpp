@@ -229,10 +229,23 @@ TEST_F(BertIoTest, AcceptsGammaBetaAndUnprefixedEncoderCheckpoints) {
   // Without a pooler of our own, the checkpoint's is ignored, as transformers does.
   BertModel no_pooler(c, /*with_pooler=*/false);
   load_hf_bert_weights(path("old.bin"), *no_pooler);
-  // The MLM head is missing from an encoder checkpoint.
+  // An encoder checkpoint has no MLM head: the encoder loads, the head keeps its initialisation
+  // and the caller is told (false).
+  torch::manual_seed(4);
   BertForMaskedLM mlm(c);
-  expect_user_error([&] { load_hf_bert_weights(path("old.bin"), *mlm); },
-                    {path("old.bin"), "missing key", "cls.predictions"});
+  const torch::Tensor fresh_transform = mlm->transform->weight.clone();
+  EXPECT_FALSE(load_hf_bert_weights(path("old.bin"), *mlm));
+  for (const auto& item : source->bert->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), mlm->bert->named_parameters()[item.key()])) << item.key();
+  EXPECT_TRUE(torch::equal(mlm->transform->weight, fresh_transform));
+  EXPECT_TRUE(load_hf_bert_weights(path("w.bin"), *mlm));
+  // A head that is there but incomplete is an error, not a silent partial load.
+  c10::Dict<std::string, at::Tensor> partial;
+  for (const auto& [name, tensor] : original)
+    if (name != "cls.predictions.transform.dense.weight") partial.insert(name, tensor);
+  write_pickled_dict(path("partial.bin"), partial);
+  expect_user_error([&] { load_hf_bert_weights(path("partial.bin"), *mlm); },
+                    {path("partial.bin"), "missing key", "cls.predictions.transform.dense.weight"});
 }
 
 TEST_F(BertIoTest, BadCheckpointsAreUserErrorsNamingFileAndKey) {

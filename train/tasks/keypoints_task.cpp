@@ -26,6 +26,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "train/bert_io.h"
+#include "train/torchvision_weights.h"
 #include "train/plot.h"
 #include "train/keypoint_metrics.h"
 #include "train/resnet_script.h"
@@ -78,7 +79,10 @@ Json keypoints_task_defaults() {
                {"mean_pose_samples", 512},  // training samples averaged into the mean-pose baseline
                {"train_samples", 256},      // size of the "train" split of `zoo eval` (unaugmented)
                {"pictures", true}};         // DIR/plots/examples_<split>.png and pck_<split>.png
-  j["init"] = {{"checkpoint", ""}};  // a run's checkpoints/best.pt (or last.pt): start from its weights
+  // checkpoint: a run's checkpoints/best.pt (or last.pt): start from its weights.
+  // torchvision_weights: a torchvision resnet18/34 state dict (.pth or .safetensors) for the
+  // backbone (model.base_width 64; train/torchvision_weights.h).
+  j["init"] = {{"checkpoint", ""}, {"torchvision_weights", ""}};
   j["optim"]["lr"] = 1e-3;
   j["optim"]["weight_decay"] = 1e-4;
   j["schedule"]["name"] = "cosine";
@@ -91,6 +95,7 @@ Json heatmap_task_defaults() {
   j["task"] = "heatmap";
   j["model"] = heatmap_model_defaults();
   j["loss"] = heatmap_loss_defaults();
+  j["init"].erase("torchvision_weights");  // a plain conv encoder, no ResNet
   return j;
 }
 
@@ -385,6 +390,15 @@ class KeypointsTask : public Task {
       cfg.require(fs::is_regular_file(init), "init.checkpoint", "names a file that does not exist: " + init);
       load_model_weights(model(), init);
       std::cout << name() << ": model initialised from " << init << "\n";
+    }
+    if (!heatmap) {
+      const std::string tv = cfg.at("init.torchvision_weights").get<std::string>();
+      cfg.require(tv.empty() || init.empty(), "init.torchvision_weights", "and init.checkpoint exclude each other");
+      if (!tv.empty() && !has_own) {
+        cfg.require(fs::is_regular_file(tv), "init.torchvision_weights", "names a file that does not exist: " + tv);
+        load_torchvision_resnet(tv, *model_->backbone);
+        std::cout << name() << ": backbone initialised from " << tv << "\n";
+      }
     }
   }
 

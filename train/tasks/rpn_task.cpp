@@ -22,6 +22,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "train/bert_io.h"
+#include "train/torchvision_weights.h"
 #include "train/plot.h"
 #include "train/tasks/rpn_export.h"
 #include "train/trainer.h"
@@ -62,6 +63,9 @@ Json rpn_task_defaults() {
                {"synthetic_image_size", 256},
                {"synthetic_seed", 0}};
   j["eval"] = {{"batch_size", 4}, {"pictures", true}, {"untrained_baseline", true}};
+  // A torchvision resnet18/34 state dict (.pth or .safetensors) for the backbone, layer4 and fc
+  // ignored (model.base_width 64; train/torchvision_weights.h).
+  j["init"] = {{"torchvision_weights", ""}};
   j["optim"]["name"] = "sgd";
   j["optim"]["lr"] = 0.01;
   j["optim"]["momentum"] = 0.9;
@@ -310,9 +314,18 @@ class RpnTask : public Task {
 
     torch::manual_seed(seed_);  // parameter init
     net_ = ProposalNetwork(backbone, r);
+    // Only when a run starts: a run with its own checkpoints (resume, eval, export) loads those.
+    const std::string tv = cfg.at("init.torchvision_weights").get<std::string>();
+    const bool has_own = fs::exists(run_dir_ + "/checkpoints/last.pt") || fs::exists(run_dir_ + "/checkpoints/best.pt");
+    if (!tv.empty() && !has_own) {
+      cfg.require(fs::is_regular_file(tv), "init.torchvision_weights", "names a file that does not exist: " + tv);
+      load_torchvision_resnet(tv, *net_->backbone);
+      std::cout << "rpn: backbone initialised from " << tv << "\n";
+    }
     if (e.at("untrained_baseline").get<bool>()) {
       torch::manual_seed(seed_);  // the same initial weights, never trained
       untrained_ = ProposalNetwork(backbone, r);
+      if (!tv.empty() && !has_own) load_torchvision_resnet(tv, *untrained_->backbone);  // same start
       untrained_->eval();
     }
   }
