@@ -151,6 +151,9 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
     throw UserError(origin + ": task is '" + base.value("task", "") + "' but this is " + program);
   RunContext ctx = resolve(base, origin, sets);
   const TrainOptions train = train_options(ctx.config);
+  // Checked now, before any file is written (the trainer would reject them only later).
+  const OptimOptions optim = optim_options(ctx.config);
+  const ScheduleOptions schedule = schedule_options(ctx.config);
   const DistributedEnv env = distributed_env();
   const torch::Device device = configure_runtime(train, env);
   if (env.enabled() && run_dir.empty())
@@ -194,8 +197,7 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   if (group) resolved["run_info"]["world_size"] = group->world_size();
   write_json_file(run_dir + "/config.json", resolved);
   if (group) group->barrier();  // the run directory is ready for the other ranks
-  Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device,
-                  group.get());
+  Trainer trainer(*task, train, optim, schedule, run_dir, device, group.get());
   install_stop_handlers();
   const TrainResult result = trainer.fit(resume);
   if (result.stop_signal != 0) {
@@ -262,15 +264,18 @@ int cmd_eval(int argc, char** argv) {
 
 int cmd_export(int argc, char** argv) {
   auto o = command_options("zoo export", "Export a run's best model to DIR/export.");
-  o.add_options()("run", "run directory", cxxopts::value<std::string>());
+  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
+      "set", "override a key (e.g. data paths), repeatable", cxxopts::value<std::vector<std::string>>());
   const auto args = o.parse(argc, argv);
   if (args.count("help")) {
     std::cout << o.help() << "\n";
     return 0;
   }
   const std::string run_dir = required_run(args);
+  std::vector<std::string> sets;
+  if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
   std::unique_ptr<RunLock> lock;
-  auto task = open_run(run_dir, {}, lock, "zoo export");
+  auto task = open_run(run_dir, sets, lock, "zoo export");
   task->model().to(torch::kCPU);  // exported files are device-neutral CPU tensors
   task->export_model(run_dir + "/export");
   std::cout << "exported to " << run_dir << "/export\n";
@@ -279,7 +284,8 @@ int cmd_export(int argc, char** argv) {
 
 int cmd_predict(int argc, char** argv) {
   auto o = command_options("zoo predict", "Run a trained model on inputs given on the command line.");
-  o.add_options()("run", "run directory", cxxopts::value<std::string>());
+  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
+      "set", "override a key (e.g. data paths), repeatable", cxxopts::value<std::vector<std::string>>());
   o.positional_help("INPUT...");
   // Inputs are taken verbatim from the unmatched arguments: a cxxopts vector option would split
   // sentences at commas.
@@ -296,8 +302,10 @@ int cmd_predict(int argc, char** argv) {
     inputs.push_back(a);
   }
   if (inputs.empty()) throw UserError("zoo predict: no INPUT given");
+  std::vector<std::string> sets;
+  if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
   std::unique_ptr<RunLock> lock;
-  auto task = open_run(run_dir, {}, lock, "zoo predict");
+  auto task = open_run(run_dir, sets, lock, "zoo predict");
   task->predict_cli(inputs, std::cout);
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "data/sampling.h"
+#include "data/utf8.h"
 
 namespace zoo {
 
@@ -29,7 +30,13 @@ std::vector<Document> read_text_documents(const std::string& path) {
   if (!in) throw std::runtime_error(path + ": cannot open text file");
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
+    const std::string where = path + ":" + std::to_string(lines.size() + 1);
+    if (line.size() > kMaxTextLineBytes)
+      throw std::runtime_error(where + ": line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
+                               std::to_string(kMaxTextLineBytes));
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (lines.empty() && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // byte-order mark
+    if (!valid_utf8(line)) throw std::runtime_error(where + ": invalid UTF-8 (text files must be UTF-8)");
     lines.push_back(std::move(line));
   }
   if (in.bad()) throw std::runtime_error(path + ": read error");

@@ -3,6 +3,7 @@
 // between documents, WikiText " = Heading = " lines), the project's own generated corpus, and
 // packing of token ids into [CLS] ... [SEP] sequences.
 #include <cstdint>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -10,8 +11,12 @@ namespace zoo {
 
 using Document = std::vector<std::string>;  // paragraphs
 
+// Longest line a text file may have (bytes): a file without line breaks is not a corpus.
+constexpr size_t kMaxTextLineBytes = 1 << 20;
+
 // Blank lines end a document; a top-level WikiText heading (" = Title = ") starts one and
-// heading lines of any level are dropped. Throws naming the file when it cannot be read.
+// heading lines of any level are dropped. Throws naming the file (and line) when it cannot be
+// read, a line is not UTF-8 or is longer than kMaxTextLineBytes.
 std::vector<Document> read_text_documents(const std::string& path);
 
 // A deterministic generated corpus with learnable regularities: a small fixed world of people,

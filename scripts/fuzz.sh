@@ -10,7 +10,7 @@ shift || true
 for tool in clang++-14 clang++; do command -v "$tool" >/dev/null && { cxx=$tool; break; }; done
 if [ -z "${cxx:-}" ]; then
   echo "fuzz: clang++ not found (apt install clang-14 libclang-rt-14-dev)" >&2
-  exit 1
+  exit 77  # CTest's skip code (tests/CMakeLists.txt)
 fi
 out=build-fuzz
 mkdir -p "$out"
@@ -25,11 +25,13 @@ for target in safetensors; do
     find "$dir" -name '*.safetensors' -size -200M -exec cp -n {} "$corpus/" \; 2>/dev/null || true
   done
   echo "fuzz: $target for ${seconds}s"
+  rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-*
   "$out/fuzz_$target" "$corpus" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$@" 2>&1 | grep -E "stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY|Done" || true
-  # libFuzzer exits non-zero and writes crash-* files when it finds something.
-  if ls crash-* leak-* timeout-* oom-* >/dev/null 2>&1; then
-    echo "fuzz: $target found a failing input:" crash-* leak-* timeout-* oom-* >&2
+    -artifact_prefix="$out/" -print_final_stats=1 "$@" 2>&1 |
+    grep -E "stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY|Done" || true
+  # libFuzzer writes crash-*/timeout-*/oom-* files when it finds something.
+  if ls "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* >/dev/null 2>&1; then
+    echo "fuzz: $target found a failing input:" "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* >&2
     exit 1
   fi
 done

@@ -8,6 +8,7 @@ packages=(
   libtorch-dev libopencv-dev libcxxopts-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libgloo-dev libopenblas0-openmp libicu-dev libtinyxml2-dev
   python3-torch python3-torchvision
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

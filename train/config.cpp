@@ -1,5 +1,6 @@
 #include "train/config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -29,6 +30,7 @@ bool compatible(const Json& default_value, const Json& value) {
 }  // namespace
 
 Json read_json_file(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw UserError(path + ": is a directory, not a JSON file");
   std::ifstream in(path);
   if (!in) throw UserError(path + ": cannot open file");
   std::stringstream buffer;

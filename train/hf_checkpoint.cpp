@@ -149,6 +149,12 @@ TokenizerOptions pretrained_tokenizer_options(const PretrainedBert& p, const Con
   return tok;
 }
 
+std::unique_ptr<WordPieceTokenizer> pretrained_tokenizer(const PretrainedBert& p, const Config& cfg,
+                                                         const std::string& lower_case_key) {
+  return std::make_unique<WordPieceTokenizer>(Vocab::load(p.vocab_path),
+                                              pretrained_tokenizer_options(p, cfg, lower_case_key));
+}
+
 int64_t pretrained_max_seq_len(const PretrainedBert& p, const Config& cfg, const std::string& key) {
   int64_t limit = p.bert.max_position;
   if (p.model_max_length) limit = std::min(limit, *p.model_max_length);

@@ -11,6 +11,7 @@
 //   sentence_bert_config.json      max_seq_length (and do_lower_case of the input)
 // Anything we cannot represent is a UserError naming the file and key.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -46,6 +47,10 @@ PretrainedBert open_pretrained_bert(const std::string& dir);
 // defaults; a config file or --set that gives `lower_case_key` a different value is an error.
 TokenizerOptions pretrained_tokenizer_options(const PretrainedBert& p, const Config& cfg,
                                               const std::string& lower_case_key);
+
+// The WordPiece tokenizer of a run that starts from `p`: its vocab.txt with the options above.
+std::unique_ptr<WordPieceTokenizer> pretrained_tokenizer(const PretrainedBert& p, const Config& cfg,
+                                                         const std::string& lower_case_key);
 
 // The sequence length of a run that starts from `p`: the value a config file or --set gives `key`
 // (an error above the checkpoint's limit: its positions and the tokenizer's model_max_length),

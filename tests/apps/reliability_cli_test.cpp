@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "tests/apps/run_binary.h"
 
@@ -120,6 +122,55 @@ TEST(Reliability, InterruptStopsAfterTheStepWithACheckpoint) {
                                                   " --out " + dir);
     EXPECT_EQ(resumed.status, 0) << resumed.output;
     EXPECT_NE(resumed.output.find("at step " + std::to_string(step) + "\n"), std::string::npos) << resumed.output;
+  }
+}
+
+TEST(Reliability, MovedDataIsFoundAgainWithSet) {
+  const std::string dir = temp_path("moved"), data = temp_path("pairs") + ".tsv", moved = temp_path("moved_pairs") + ".tsv";
+  {
+    std::ofstream f(data);
+    const char* words[] = {"a man plays a guitar", "a woman cuts an onion", "the dog runs in a park", "kids play football"};
+    for (int i = 0; i < 16; ++i)
+      f << "main-captions\tMSRvid\t2012test\t" << i << "\t" << (i % 6) << ".0\t" << words[i % 4] << "\t"
+        << words[(i / 4) % 4] << "\n";
+  }
+  const std::string tiny = " --set model.hidden_size=16 --set model.num_layers=1 --set model.num_heads=2"
+                           " --set model.intermediate_size=32 --set data.vocab_size=64 --set train.batch_size=4"
+                           " --set train.threads=1 --set train.plots=false";
+  auto r = zoo::testing::run_binary("train_sts" + tiny + " --set data.train_file=" + data + " --set data.val_file=" + data +
+                                    " --set train.max_steps=2 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  fs::rename(data, moved);
+  r = zoo::testing::run_binary("zoo export --run " + dir);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find(data), std::string::npos) << r.output;
+  r = zoo::testing::run_binary("zoo export --run " + dir + " --set data.train_file=" + moved + " --set data.val_file=" + moved);
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = zoo::testing::run_binary("zoo predict --run " + dir + " --set data.train_file=" + moved + " --set data.val_file=" + moved +
+                               " 'a man plays a guitar' 'kids play football'");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\ta man plays a guitar\tkids play football"), std::string::npos) << r.output;
+}
+
+TEST(Reliability, RejectedConfigsNameTheKeyAndLeaveNoRunBehind) {
+  const std::string dir = temp_path("rejected");
+  struct Case {
+    std::string args, expected;
+  };
+  const std::vector<Case> cases = {
+      {"train_mlm --set optim.lr=-1", "optim.lr must be > 0"},
+      {"train_sts --set data.format=xml", "data.format must be auto, stsb, csv, sick or jsonl, got \"xml\""},
+      {"train_rpn --set data.format=kitti --set data.train_file=" + std::string(ZOO_SOURCE_DIR) + "/README.md",
+       "data.format must be auto, coco, voc, yolo or csv, got \"kitti\""},
+      {"zoo train --config " + std::string(ZOO_SOURCE_DIR) + "/apps", "/apps: is a directory, not a JSON file"},
+  };
+  for (const auto& c : cases) {
+    const auto r = zoo::testing::run_binary(c.args + " --out " + dir);
+    EXPECT_EQ(r.status, 1) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.args << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n') - (r.output.find(": task ") != std::string::npos), 1)
+        << "one line of error: " << r.output;
+    EXPECT_FALSE(fs::exists(dir)) << c.args << " left " << dir;
   }
 }
 

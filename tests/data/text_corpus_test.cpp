@@ -42,6 +42,26 @@ TEST(TextCorpus, MissingOrEmptyFileIsAnErrorNamingIt) {
   EXPECT_THROW(read_text_documents(write_temp("empty", "\n\n")), std::runtime_error);
 }
 
+TEST(TextCorpus, InvalidUtf8AndRunawayLinesNameTheLine) {
+  const auto error_of = [](const std::string& path) -> std::string {
+    try {
+      read_text_documents(path);
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  // Random bytes appended to a good file, and a truncated 3-byte sequence.
+  std::string path = write_temp("bad_utf8", "good line\n\nsecond \xe2\x82 euro\n");
+  EXPECT_EQ(error_of(path), path + ":3: invalid UTF-8 (text files must be UTF-8)");
+  path = write_temp("binary", "fine\n\xff\xfe\x00\x01\n");
+  EXPECT_EQ(error_of(path), path + ":2: invalid UTF-8 (text files must be UTF-8)");
+  path = write_temp("long", "ok\n" + std::string(kMaxTextLineBytes + 1, 'a') + "\n");
+  EXPECT_NE(error_of(path).find(path + ":2: line of 1048577 bytes exceeds the limit of 1048576"), std::string::npos);
+  // A byte-order mark and accented text are fine.
+  EXPECT_EQ(read_text_documents(write_temp("bom", "\xEF\xBB\xBF" "caf\xc3\xa9\n"))[0], (Document{"caf\xc3\xa9"}));
+}
+
 TEST(TextCorpus, EmbeddedCorpusIsDeterministicAndConsistent) {
   const auto a = embedded_corpus(50, 0), b = embedded_corpus(50, 0), c = embedded_corpus(50, 1);
   EXPECT_EQ(a, b);

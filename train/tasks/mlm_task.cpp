@@ -142,8 +142,7 @@ class MlmTask : public Task {
       pretrained = open_pretrained_bert(hf_dir);
       from_checkpoint_ = true;
       bert = pretrained.bert;
-      tok = pretrained_tokenizer_options(pretrained, cfg, "data.lower_case");
-      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(pretrained.vocab_path), tok);
+      tokenizer_ = pretrained_tokenizer(pretrained, cfg, "data.lower_case");
     } else {
       bert = bert_config_from(cfg, "model");
       const int64_t vocab_size = d.at("vocab_size").get<int64_t>();

@@ -502,6 +502,9 @@ class RpnTask : public Task {
       return;
     }
     cfg.require(!train_file.empty(), "data.train_file", "is needed with data.val_file");
+    const std::string format = d.at("format").get<std::string>();
+    cfg.require(format == "auto" || format == "coco" || format == "voc" || format == "yolo" || format == "csv",
+                "data.format", "must be auto, coco, voc, yolo or csv, got \"" + format + "\"");
     DetectionLoadOptions o;
     o.policy = policy_;
     const auto load = [&](const std::string& key, const std::string& path) {

@@ -126,6 +126,8 @@ class StsTask : public Task {
     const std::string train_file = d.at("train_file").get<std::string>();
     const std::string val_file = d.at("val_file").get<std::string>();
     const std::string format = d.at("format").get<std::string>();
+    cfg.require(format == "auto" || format == "stsb" || format == "csv" || format == "sick" || format == "jsonl",
+                "data.format", "must be auto, stsb, csv, sick or jsonl, got \"" + format + "\"");
     cfg.require(train_file.empty() == val_file.empty(), "data.val_file",
                 "must be given together with data.train_file");
     if (train_file.empty()) {
@@ -162,8 +164,7 @@ class StsTask : public Task {
       pretrained = open_pretrained_bert(hf_dir);
       from_checkpoint_ = true;
       bert = pretrained.bert;
-      tok = pretrained_tokenizer_options(pretrained, cfg, "data.lower_case");
-      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(pretrained.vocab_path), tok);
+      tokenizer_ = pretrained_tokenizer(pretrained, cfg, "data.lower_case");
       max_seq_len_ = pretrained_max_seq_len(pretrained, cfg, "data.max_seq_len");
       if (!pretrained.pooling.empty()) {
         cfg.require(!cfg.is_set("model.pooling") || options_.pooling == pretrained.pooling, "model.pooling",
