@@ -226,4 +226,38 @@ HandBatch HandLoader::next() {
   return std::move(slot.batch);
 }
 
+std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
+                                     int workers, bool skip_bad_images, int64_t* skipped) {
+  HandLoaderOptions o;
+  o.batch_size = batch_size;
+  o.image_size = image_size;
+  o.augment = false;
+  o.shuffle = false;
+  o.num_workers = workers;
+  o.skip_bad_images = skip_bad_images;
+  HandLoader loader(HandSource{n, source.get}, o);
+  std::vector<HandBatch> batches;
+  int64_t left_out = 0;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    HandBatch b = loader.next();
+    const int64_t k = std::min(batch_size, n - start);
+    // Row r holds sample start + r unless that one failed to load and the loader put the next
+    // one in its place: keep only the rows that are the sample asked for.
+    const auto index = b.at("index");
+    std::vector<int64_t> keep;
+    for (int64_t r = 0; r < k; ++r)
+      if (index[r].item<int64_t>() == start + r) keep.push_back(r);
+    left_out += k - static_cast<int64_t>(keep.size());
+    if (keep.empty()) continue;
+    if (static_cast<int64_t>(keep.size()) < batch_size) {
+      const torch::Tensor rows = torch::tensor(keep, torch::kInt64);
+      for (auto& entry : b) entry.second = entry.second.index_select(0, rows);
+    }
+    batches.push_back(std::move(b));
+  }
+  if (batches.empty()) throw std::runtime_error("fixed_batches: none of the " + std::to_string(n) + " samples could be loaded");
+  if (skipped) *skipped = left_out;
+  return batches;
+}
+
 }  // namespace zoo

@@ -131,4 +131,12 @@ class HandLoader {
   mutable std::set<int64_t> warned_;
 };
 
+// The first n samples of `source` in index order, unaugmented (resize_to), in batches of
+// batch_size (the last one shorter), for evaluation: made by a HandLoader's workers. With
+// skip_bad_images a sample that cannot be loaded is left out, never replaced by another (the
+// loader's substitute is dropped), so metrics are over the user's set minus the samples named in
+// the warnings; `skipped`, when given, receives their number. Every sample failing is an error.
+std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
+                                     int workers, bool skip_bad_images, int64_t* skipped = nullptr);
+
 }  // namespace zoo

@@ -154,6 +154,26 @@ TEST(HandLoader, UnreadableImagesAreSkippedWithOneWarningEach) {
   }
 }
 
+TEST(HandLoader, EvaluationBatchesLeaveUnreadableSamplesOutInsteadOfSubstituting) {
+  fs::path dir;
+  const auto records = records_with_bad_images(dir);  // 4 samples, 2 and 3 unreadable
+  testing::internal::CaptureStderr();
+  int64_t skipped = -1;
+  const auto batches = fixed_batches(records_source(records), 4, 3, 48, 2, true, &skipped);
+  testing::internal::GetCapturedStderr();
+  EXPECT_EQ(skipped, 2);
+  std::vector<int64_t> seen;
+  for (const auto& b : batches) {
+    const auto idx = b.at("index");
+    for (int64_t r = 0; r < idx.size(0); ++r) seen.push_back(idx[r].item<int64_t>());
+    for (const auto& [key, t] : b) EXPECT_EQ(t.size(0), idx.size(0)) << key;
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 1})) << "only the loadable samples, each once";
+  // The rows are those samples' own, unaugmented.
+  const HandBatch one = fixed_batches(records_source(records), 1, 1, 48, 0, true).at(0);
+  EXPECT_TRUE(torch::equal(one.at("image"), batches[0].at("image").narrow(0, 0, 1)));
+}
+
 TEST(HandLoader, UnreadableImageIsFatalWhenAskedAndNamesThePath) {
   fs::path dir;
   const auto records = records_with_bad_images(dir);

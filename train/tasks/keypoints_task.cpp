@@ -335,29 +335,6 @@ class KeypointsEvaluator : public Evaluator {
   std::vector<Example> examples_;
 };
 
-// The first n samples of `source` in index order, unaugmented (resize_to), in batches: made by a
-// HandLoader's workers, the last batch cut to size.
-std::vector<Batch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
-                                 int workers, bool skip_bad_images) {
-  HandLoaderOptions o;
-  o.batch_size = batch_size;
-  o.image_size = image_size;
-  o.augment = false;
-  o.shuffle = false;
-  o.num_workers = workers;
-  o.skip_bad_images = skip_bad_images;
-  HandLoader loader(HandSource{n, source.get}, o);
-  std::vector<Batch> batches;
-  for (int64_t start = 0; start < n; start += batch_size) {
-    Batch b = loader.next();
-    const int64_t k = std::min(batch_size, n - start);
-    if (k < batch_size)
-      for (auto& entry : b) entry.second = entry.second.narrow(0, 0, k).clone();
-    batches.push_back(std::move(b));
-  }
-  return batches;
-}
-
 // A source of every stride-th sample (n of them), so that statistics cover the whole set.
 HandSource spaced_source(const HandSource& source, int64_t n) {
   const int64_t size = source.size;
@@ -577,9 +554,14 @@ class KeypointsTask : public Task {
   std::vector<Batch> eval_batches(const std::string& split) override {
     eval_split_ = split;
     if (split == "val") {
-      if (val_batches_.empty())
+      if (val_batches_.empty()) {
+        int64_t skipped = 0;
         val_batches_ = fixed_batches(val_source_, val_source_.size, eval_batch_size_, image_size_, workers_,
-                                     skip_bad_images_);
+                                     skip_bad_images_, &skipped);
+        if (skipped > 0)
+          std::cerr << "warning: " << skipped << " of " << val_source_.size
+                    << " validation samples could not be loaded (named above); the metrics leave them out\n";
+      }
       return val_batches_;
     }
     if (split == "train") {  // unaugmented, every k-th training sample: how well the model fits
