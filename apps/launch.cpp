@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace zoo {
@@ -147,20 +148,34 @@ int launch_command(int argc, char** argv) {
       exit_code = 128 + sig;
       stop_all(sig, std::chrono::seconds(60));  // time to finish a step and write last.pt
     }
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid > 0 && running.count(pid)) {
+    // Reap every rank that has ended since the last poll. When one dies, its peers may die of it
+    // within milliseconds (SIGPIPE or an error on the broken connection); the rank to blame is
+    // then the one that did not die of a broken pipe.
+    std::vector<std::tuple<pid_t, int, int>> failures;  // pid, rank, status
+    bool reaped = false;
+    for (int status = 0;;) {
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
+      if (!running.count(pid)) continue;
+      reaped = true;
       const int rank = running[pid];
       running.erase(pid);
-      const bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-      if (failed && !stopping) {
-        std::cerr << "zoo launch: rank " << rank << " (pid " << pid << ") " << describe(status)
-                  << "; stopping the other " << running.size() << " rank(s)\n";
-        exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        stop_all(SIGTERM, std::chrono::seconds(5));
-      }
-      continue;
+      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) failures.emplace_back(pid, rank, status);
     }
+    if (!failures.empty() && !stopping) {
+      auto culprit = failures.front();
+      for (const auto& f : failures)
+        if (WIFSIGNALED(std::get<2>(f)) && WTERMSIG(std::get<2>(f)) != SIGPIPE) {
+          culprit = f;
+          break;
+        }
+      const auto [pid, rank, status] = culprit;
+      std::cerr << "zoo launch: rank " << rank << " (pid " << pid << ") " << describe(status)
+                << "; stopping the other " << running.size() << " rank(s)\n";
+      exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      stop_all(SIGTERM, std::chrono::seconds(5));
+    }
+    if (reaped) continue;
     if (stopping && std::chrono::steady_clock::now() > kill_at) {
       for (const auto& [p, r] : running) ::kill(p, SIGKILL);
       kill_at = std::chrono::steady_clock::time_point::max();
