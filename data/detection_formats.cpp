@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "data/image_file.h"
+
 namespace zoo {
 
 namespace {
@@ -154,22 +156,8 @@ std::string join(const std::string& folder, const std::string& file) {
   return fs::path(file).is_absolute() ? file : (fs::path(folder) / file).string();
 }
 
-// Reads the bytes ourselves and decodes with imdecode: cv::imread would also fail on a missing
-// file, but logs its own warning to stderr first. Throws "PATH: cannot decode image".
-cv::Mat decode(const std::string& path, int flags) {
-  std::vector<uchar> bytes;
-  std::error_code ec;
-  if (fs::is_regular_file(path, ec)) {
-    const auto size = fs::file_size(path, ec);
-    std::ifstream in(path, std::ios::binary);
-    if (!ec) bytes.resize(static_cast<size_t>(size));
-    if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()))) bytes.clear();
-  }
-  cv::Mat image;
-  if (!bytes.empty()) image = cv::imdecode(bytes, flags);
-  if (image.empty()) fail(path, "cannot decode image");
-  return image;
-}
+// The checked decoder (data/image_file.h): "PATH: cannot decode image", truncation, size limits.
+cv::Mat decode(const std::string& path, int flags) { return read_image_file(path, flags); }
 
 // ---- COCO ----
 

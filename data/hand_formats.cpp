@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "data/image_file.h"
+
 namespace zoo {
 
 namespace {
@@ -292,19 +294,7 @@ std::vector<HandRecord> load_hand_records(const std::string& path) {
 }
 
 HandSample load_hand_image(const HandRecord& record) {
-  // Read the bytes ourselves and decode with imdecode: cv::imread would also fail on a missing
-  // file, but logs its own warning to stderr first.
-  std::vector<uchar> bytes;
-  std::error_code ec;
-  if (fs::is_regular_file(record.image_path, ec)) {  // not a folder that happens to open
-    std::ifstream in(record.image_path, std::ios::binary);
-    const auto size = fs::file_size(record.image_path, ec);
-    if (!ec) bytes.resize(static_cast<size_t>(size));
-    if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()))) bytes.clear();
-  }
-  cv::Mat image;
-  if (!bytes.empty()) image = cv::imdecode(bytes, cv::IMREAD_COLOR);
-  if (image.empty()) fail(record.image_path, "cannot decode image");
+  const cv::Mat image = read_image_file(record.image_path, cv::IMREAD_COLOR);
   return HandSample{image, record.K, record.xyz_mm, record.uv, record.visible, record.image_path};
 }
 

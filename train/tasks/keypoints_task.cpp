@@ -18,6 +18,7 @@
 
 #include "data/hand_augment.h"
 #include "data/hand_batch.h"
+#include "data/image_file.h"
 #include "data/hand_formats.h"
 #include "data/hand_sample.h"
 #include "data/sampling.h"
@@ -608,8 +609,11 @@ class KeypointsTask : public Task {
     for (const std::string& path : inputs) {
       if (!fs::is_regular_file(path)) throw UserError(path + ": no such image file");
       HandSample sample;
-      sample.image = cv::imread(path, cv::IMREAD_COLOR);
-      if (sample.image.empty()) throw UserError(path + ": cannot decode image");
+      try {
+        sample.image = read_image_file(path, cv::IMREAD_COLOR);
+      } catch (const std::runtime_error& e) {
+        throw UserError(e.what());
+      }
       sample.K = cv::Matx33d::eye();
       sample.source = path;
       const HandSample input = resize_to(sample, S);

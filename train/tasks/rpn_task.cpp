@@ -12,6 +12,7 @@
 
 #include "data/detection_batch.h"
 #include "data/detection_formats.h"
+#include "data/image_file.h"
 #include "data/detection_synth.h"
 #include "data/hand_batch.h"
 #include "data/sampling.h"
@@ -412,8 +413,12 @@ class RpnTask : public Task {
     fs::create_directories(dir);
     for (const std::string& path : inputs) {
       if (!fs::is_regular_file(path)) throw UserError(path + ": no such image file");
-      const cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
-      if (image.empty()) throw UserError(path + ": cannot decode image");
+      cv::Mat image;
+      try {
+        image = read_image_file(path, cv::IMREAD_COLOR);
+      } catch (const std::runtime_error& e) {
+        throw UserError(e.what());
+      }
       DetectionSample sample;
       sample.image_path = path;
       sample.width = image.cols;
