@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <new>
 
 // Repeated options (--set a.b=[1,2]) keep their commas: a value is never split.
 #define CXXOPTS_VECTOR_DELIMITER '\0'
@@ -336,6 +337,8 @@ int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task)
     // LibTorch errors carry a C++ backtrace; the first line is what a user needs.
     std::string what = e.what_without_backtrace();
     std::cerr << program << ": error: " << what.substr(0, what.find('\n')) << "\n";
+  } catch (const std::bad_alloc&) {
+    std::cerr << program << ": error: out of memory; a smaller train.batch_size or eval.batch_size (or model) may fit\n";
   } catch (const cxxopts::exceptions::exception& e) {
     std::cerr << program << ": error: " << e.what() << " (see --help)\n";
   } catch (const std::exception& e) {
