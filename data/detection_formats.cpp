@@ -156,9 +156,6 @@ std::string join(const std::string& folder, const std::string& file) {
   return fs::path(file).is_absolute() ? file : (fs::path(folder) / file).string();
 }
 
-// The checked decoder (data/image_file.h): "PATH: cannot decode image", truncation, size limits.
-cv::Mat decode(const std::string& path, int flags) { return read_image_file(path, flags); }
-
 // ---- COCO ----
 
 const json& key(const json& object, const char* name, const std::string& where) {
@@ -440,7 +437,7 @@ std::vector<cv::Size> decoded_sizes(const std::vector<fs::path>& images) {
     for (int i = range.start; i < range.end; ++i) {
       const auto k = static_cast<size_t>(i);
       try {
-        sizes[k] = decode(images[k].string(), cv::IMREAD_GRAYSCALE).size();
+        sizes[k] = read_image_file(images[k].string(), cv::IMREAD_GRAYSCALE).size();
       } catch (const std::exception& e) {
         errors[k] = e.what();
       }
@@ -661,7 +658,7 @@ DetectionDataset load_detection_dataset(const std::string& path, const std::stri
 }
 
 cv::Mat load_detection_image(const DetectionSample& sample) {
-  cv::Mat image = decode(sample.image_path, cv::IMREAD_COLOR);
+  cv::Mat image = read_image_file(sample.image_path, cv::IMREAD_COLOR);
   if (sample.width > 0 && (image.cols != sample.width || image.rows != sample.height))
     fail(sample.image_path, "decoded " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +
                                 " but the labels are for " + size_text(sample));

@@ -1,7 +1,7 @@
 #pragma once
-// Mini-BERT in and out of the Hugging Face world: config.json, state dicts in the layout of HF's
-// BertForMaskedLM (readable by Python's torch.load, read from Python's torch.save), and a
-// self-contained TorchScript module for inference.
+// Mini-BERT in and out of the Hugging Face world: config.json and state dicts in the layout of
+// HF's BertForMaskedLM (readable by Python's torch.load, read from Python's torch.save or
+// safetensors). The TorchScript exports are in train/bert_script.h.
 #include <map>
 #include <string>
 #include <utility>
@@ -9,7 +9,6 @@
 
 #include "io/torch_save.h"
 #include "models/bert.h"
-#include "models/sts.h"
 
 namespace zoo {
 
@@ -52,20 +51,13 @@ void write_hf_bert_config(const std::string& path, const BertConfig& c,
 bool load_hf_bert_weights(const std::string& weights_path, BertForMaskedLMImpl& model);
 void load_hf_bert_weights(const std::string& weights_path, BertModelImpl& encoder);
 // HF state-dict names and our tensors: BertForMaskedLM's ("bert." prefix, cls.predictions.*
-// without the tied decoder entries, which transformers re-ties) and BertModel's (no prefix).
+// without the tied decoder entries, which transformers re-ties) and BertModel's (no prefix
+// unless given).
 std::vector<std::pair<std::string, torch::Tensor>> hf_bert_state(BertForMaskedLMImpl& model);
-std::vector<std::pair<std::string, torch::Tensor>> hf_bert_state(BertModelImpl& encoder);
+std::vector<std::pair<std::string, torch::Tensor>> hf_bert_state(BertModelImpl& encoder,
+                                                                 const std::string& prefix = "");
 // A torch.save-compatible dict (see write_torch_tensor_dict), written atomically; includes the
 // tied cls.predictions.decoder.weight/.bias entries, as HF's state_dict() does.
 void save_hf_bert_weights(const std::string& weights_path, BertForMaskedLMImpl& model);
-
-// TorchScript module (CPU): forward(input_ids, attention_mask, token_type_ids) -> logits [B,T,V],
-// eval semantics (no dropout). Loadable by torch::jit::load and Python's torch.jit.load without
-// this project. Saved atomically.
-void export_bert_mlm_torchscript(BertForMaskedLMImpl& model, const std::string& path);
-// TorchScript of an STS model, eval semantics, returning the predicted score [B]:
-//   cross: forward(input_ids, attention_mask, token_type_ids, match)  (match: 0/1 per token)
-//   bi:    forward(ids_a, mask_a, ids_b, mask_b)
-void export_sts_torchscript(StsModelImpl& model, const std::string& path);
 
 }  // namespace zoo

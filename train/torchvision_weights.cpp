@@ -1,5 +1,6 @@
 #include "train/torchvision_weights.h"
 
+#include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -30,7 +31,7 @@ bool ignorable(const std::string& key, int64_t num_stages) {
 void load_torchvision_resnet(const std::string& path, ResNetImpl& backbone) {
   const auto dict = read_weights_file(path);
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (ours, theirs)
-  size_t used = 0;
+  std::set<std::string> used;
   const auto take = [&](const std::string& name, const torch::Tensor& ours) {
     const auto it = dict.find(name);
     if (it == dict.end())
@@ -40,16 +41,14 @@ void load_torchvision_resnet(const std::string& path, ResNetImpl& backbone) {
       throw UserError(path + ": key '" + name + "' has shape " + shape_of(it->second) + ", the model expects " +
                       shape_of(ours) + " (torchvision's ResNets have model.base_width=64)");
     copies.emplace_back(ours, it->second);
-    ++used;
+    used.insert(name);
   };
   for (const auto& p : backbone.named_parameters()) take(p.key(), p.value());
   for (const auto& b : backbone.named_buffers()) take(b.key(), b.value());
-  if (used != dict.size())
-    for (const auto& [key, tensor] : dict)
-      if (!ignorable(key, backbone.options.num_stages) && !backbone.named_parameters().contains(key) &&
-          !backbone.named_buffers().contains(key))
-        throw UserError(path + ": unexpected key '" + key + "' (not part of a resnet" +
-                        std::to_string(backbone.options.depth) + " backbone)");
+  for (const auto& [key, tensor] : dict)
+    if (!used.count(key) && !ignorable(key, backbone.options.num_stages))
+      throw UserError(path + ": unexpected key '" + key + "' (not part of a resnet" +
+                      std::to_string(backbone.options.depth) + " backbone)");
   torch::NoGradGuard no_grad;
   for (auto& [ours, theirs] : copies) ours.copy_(theirs);
 }

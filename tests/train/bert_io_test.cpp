@@ -1,4 +1,5 @@
 #include "train/bert_io.h"
+#include "train/bert_script.h"
 
 #include <gtest/gtest.h>
 #include <torch/script.h>

@@ -609,11 +609,7 @@ class KeypointsTask : public Task {
     for (const std::string& path : inputs) {
       if (!fs::is_regular_file(path)) throw UserError(path + ": no such image file");
       HandSample sample;
-      try {
-        sample.image = read_image_file(path, cv::IMREAD_COLOR);
-      } catch (const std::runtime_error& e) {
-        throw UserError(e.what());
-      }
+      sample.image = read_image_file(path, cv::IMREAD_COLOR);  // errors name the file
       sample.K = cv::Matx33d::eye();
       sample.source = path;
       const HandSample input = resize_to(sample, S);

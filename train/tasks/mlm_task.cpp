@@ -13,6 +13,7 @@
 #include "models/bert.h"
 #include "io/safetensors.h"
 #include "train/bert_io.h"
+#include "train/bert_script.h"
 #include "train/hf_checkpoint.h"
 #include "train/tasks/bert_common.h"
 #include "train/trainer.h"

@@ -413,12 +413,7 @@ class RpnTask : public Task {
     fs::create_directories(dir);
     for (const std::string& path : inputs) {
       if (!fs::is_regular_file(path)) throw UserError(path + ": no such image file");
-      cv::Mat image;
-      try {
-        image = read_image_file(path, cv::IMREAD_COLOR);
-      } catch (const std::runtime_error& e) {
-        throw UserError(e.what());
-      }
+      const cv::Mat image = read_image_file(path, cv::IMREAD_COLOR);  // errors name the file
       DetectionSample sample;
       sample.image_path = path;
       sample.width = image.cols;

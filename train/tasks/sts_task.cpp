@@ -12,6 +12,7 @@
 #include "models/sts.h"
 #include "io/safetensors.h"
 #include "train/bert_io.h"
+#include "train/bert_script.h"
 #include "train/hf_checkpoint.h"
 #include "train/metrics.h"
 #include "train/tasks/bert_common.h"
