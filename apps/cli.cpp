@@ -12,9 +12,11 @@
 #define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
+#include "apps/doctor.h"
 #include "apps/launch.h"
 #include "io/run_lock.h"
 #include "train/distributed.h"
+#include "train/memory_check.h"
 #include "train/registry.h"
 #include "train/run_info.h"
 #include "train/trainer.h"
@@ -35,6 +37,7 @@ const char* const kUsage =
     "  export  --run DIR                   TorchScript + Python-loadable weights in DIR/export\n"
     "  predict --run DIR INPUT...          task-specific, human-readable output\n"
     "  launch  --nproc N -- COMMAND...     N local ranks of a data-parallel job (torchrun convention)\n"
+    "  doctor  [--out DIR]                 check this machine: LibTorch, BLAS, threads, memory, disk, CUDA\n"
     "run `zoo <command> --help` for the options of a command\n";
 
 // How long a rank waits for the others: to join, and in any collective (rank 0 may spend minutes
@@ -69,19 +72,30 @@ RunContext resolve(const Json& base, const std::string& origin, const std::vecto
 // Loads the run's best weights (or its last checkpoint) into a freshly built task, under a shared
 // lock of the run directory (held by `lock` for the caller's command).
 std::unique_ptr<Task> open_run(const std::string& run_dir, const std::vector<std::string>& sets,
-                               std::unique_ptr<RunLock>& lock, const std::string& command,
+                               std::unique_ptr<RunLock>& lock, const std::string& command, TaskData data,
                                torch::Device* device_out = nullptr) {
   const Json saved = saved_config(run_dir);
   lock = std::make_unique<RunLock>(run_dir, RunLock::Mode::kShared, command);
   RunContext ctx = resolve(saved, run_dir + "/config.json", sets);
   const torch::Device device = configure_runtime(train_options(ctx.config));
-  auto task = ctx.entry->create(ctx.config, run_dir);
+  auto task = ctx.entry->create(ctx.config, run_dir, data);
   const std::string best = run_dir + "/checkpoints/best.pt", last = run_dir + "/checkpoints/last.pt";
   load_model_weights(task->model(), fs::exists(best) ? best : last);
   task->model().to(device);
   task->model().eval();
   if (device_out) *device_out = device;
   return task;
+}
+
+// DIR/data_report.json when the task skipped samples it could not read, and a line saying so.
+void write_data_report(const Task& task, const std::string& run_dir) {
+  const Json report = task.data_report();
+  if (report.empty()) return;
+  size_t skipped = 0;
+  for (const auto& split : report) skipped += split.at("skipped").size();
+  write_json_file(run_dir + "/data_report.json", report);
+  std::cout << "data: " << skipped << " samples could not be read and were skipped (each named in " << run_dir
+            << "/data_report.json)\n";
 }
 
 void print_metrics(const Metrics& m) {
@@ -187,7 +201,10 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   // directory gets its config: a rejected config leaves no half-made run behind.
   std::unique_ptr<Task> task;
   try {
-    task = ctx.entry->create(ctx.config, run_dir);
+    task = ctx.entry->create(ctx.config, run_dir, TaskData::kLoad);
+    // On the CPU: a GPU's memory is not what /proc/meminfo counts.
+    if (train.memory_check && device.is_cpu() && train.max_steps > 0)
+      check_step_memory(*task, train.batch_size, env.enabled() ? env.local_world_size : 1);
   } catch (...) {
     if (new_dir) fs::remove_all(run_dir);
     throw;
@@ -201,6 +218,7 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   Trainer trainer(*task, train, optim, schedule, run_dir, device, group.get());
   install_stop_handlers();
   const TrainResult result = trainer.fit(resume);
+  write_data_report(*task, run_dir);
   if (result.stop_signal != 0) {
     std::cout << "stopped at step " << result.steps << " (" << strsignal(result.stop_signal)
               << "); resume with: zoo train --resume --out " << run_dir << std::endl;
@@ -226,7 +244,7 @@ int train_other_rank(RunContext& ctx, const TrainOptions& train, bool resume, co
     if (entry.is_regular_file()) fs::copy_file(entry.path(), scratch + "/" + entry.path().filename().string());
   const Json& values = ctx.config.values();
   if (values.contains("eval") && values["eval"].contains("pictures")) ctx.config.set("eval.pictures=false");
-  auto task = ctx.entry->create(ctx.config, scratch);
+  auto task = ctx.entry->create(ctx.config, scratch, TaskData::kLoad);
   Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device, &group);
   install_stop_handlers();
   const TrainResult result = trainer.fit(resume);
@@ -255,9 +273,10 @@ int cmd_eval(int argc, char** argv) {
   if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
   torch::Device device = torch::kCPU;
   std::unique_ptr<RunLock> lock;
-  auto task = open_run(run_dir, sets, lock, "zoo eval", &device);
+  auto task = open_run(run_dir, sets, lock, "zoo eval", TaskData::kLoad, &device);
   const Metrics m = evaluate_task(*task, split, device);
   write_json_file(run_dir + "/eval_" + split + ".json", Json(m));
+  write_data_report(*task, run_dir);
   std::cout << "eval (" << split << "):\n";
   print_metrics(m);
   return 0;
@@ -276,7 +295,7 @@ int cmd_export(int argc, char** argv) {
   std::vector<std::string> sets;
   if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
   std::unique_ptr<RunLock> lock;
-  auto task = open_run(run_dir, sets, lock, "zoo export");
+  auto task = open_run(run_dir, sets, lock, "zoo export", TaskData::kNone);
   task->model().to(torch::kCPU);  // exported files are device-neutral CPU tensors
   task->export_model(run_dir + "/export");
   std::cout << "exported to " << run_dir << "/export\n";
@@ -306,9 +325,20 @@ int cmd_predict(int argc, char** argv) {
   std::vector<std::string> sets;
   if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
   std::unique_ptr<RunLock> lock;
-  auto task = open_run(run_dir, sets, lock, "zoo predict");
+  auto task = open_run(run_dir, sets, lock, "zoo predict", TaskData::kNone);
   task->predict_cli(inputs, std::cout);
   return 0;
+}
+
+int cmd_doctor(int argc, char** argv) {
+  auto o = command_options("zoo doctor", "Check what a run depends on, one line each; exit 1 on a failure.");
+  o.add_options()("out", "where run directories will go", cxxopts::value<std::string>()->default_value("runs"));
+  const auto args = o.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << o.help() << "\n";
+    return 0;
+  }
+  return doctor_command(args["out"].as<std::string>());
 }
 
 }  // namespace
@@ -332,7 +362,8 @@ int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task)
     if (command == "export") return cmd_export(argc - 1, argv + 1);
     if (command == "predict") return cmd_predict(argc - 1, argv + 1);
     if (command == "launch") return launch_command(argc - 1, argv + 1);
-    throw UserError("unknown command '" + command + "' (tasks, train, eval, export, predict, launch)");
+    if (command == "doctor") return cmd_doctor(argc - 1, argv + 1);
+    throw UserError("unknown command '" + command + "' (tasks, train, eval, export, predict, launch, doctor)");
   } catch (const c10::Error& e) {
     // LibTorch errors carry a C++ backtrace; the first line is what a user needs.
     std::string what = e.what_without_backtrace();

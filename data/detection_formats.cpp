@@ -88,6 +88,9 @@ void add_box(DetectionSample& s, const std::array<float, 4>& b, int label, const
     ++stats.clipped;
     note(box_text(b) + " clipped to the " + size_text(s) + " image");
   }
+  if (static_cast<int64_t>(s.boxes.size()) >= options.max_boxes_per_image)
+    fail(where(), "more than " + std::to_string(options.max_boxes_per_image) +
+                      " boxes in one image (the limit is data.max_boxes_per_image)");
   s.boxes.push_back(c);
   s.labels.push_back(label);
 }

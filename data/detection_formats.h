@@ -31,6 +31,9 @@ enum class BadBoxPolicy { clip, drop, reject };
 struct DetectionLoadOptions {
   BadBoxPolicy policy = BadBoxPolicy::clip;
   float min_size = 1.0f;  // pixels: a box thinner than one pixel has no pixel to learn it from
+  // More boxes than this in one image is an error naming the image: the matcher's IoU matrix is
+  // anchors x boxes (20k anchors x 1M boxes would be 80 GB). COCO's most crowded image has 93.
+  int64_t max_boxes_per_image = 1000;
   // A box may leave the image by this many pixels and still count as inside (it is clamped and
   // counted as clipped under every policy): YOLO's normalised centres and sizes put edges at
   // -5e-7 or 1 + 1e-7 of the image (coco128 has 42 such), which is rounding, not a bad box.

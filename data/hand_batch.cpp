@@ -155,11 +155,16 @@ HandSample HandLoader::load(int64_t& index) const {
     } catch (const std::exception& e) {
       if (!options_.skip_bad_images) throw;
       std::lock_guard<std::mutex> lock(warn_mutex_);
-      if (warned_.insert(i).second)
+      if (warned_.emplace(i, e.what()).second)
         std::cerr << "warning: skipping sample " << i << " (replaced by the next one): " << e.what() << std::endl;
     }
   }
   throw std::runtime_error("HandLoader: no sample of the data set could be loaded");
+}
+
+std::map<int64_t, std::string> HandLoader::skipped() const {
+  std::lock_guard<std::mutex> lock(warn_mutex_);
+  return warned_;
 }
 
 HandBatch HandLoader::make_batch(int64_t i, EpochSampler& sampler) const {
@@ -227,7 +232,7 @@ HandBatch HandLoader::next() {
 }
 
 std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
-                                     int workers, bool skip_bad_images, int64_t* skipped) {
+                                     int workers, bool skip_bad_images, std::vector<std::string>* skipped) {
   HandLoaderOptions o;
   o.batch_size = batch_size;
   o.image_size = image_size;
@@ -237,7 +242,6 @@ std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_
   o.skip_bad_images = skip_bad_images;
   HandLoader loader(HandSource{n, source.get}, o);
   std::vector<HandBatch> batches;
-  int64_t left_out = 0;
   for (int64_t start = 0; start < n; start += batch_size) {
     HandBatch b = loader.next();
     const int64_t k = std::min(batch_size, n - start);
@@ -247,7 +251,6 @@ std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_
     std::vector<int64_t> keep;
     for (int64_t r = 0; r < k; ++r)
       if (index[r].item<int64_t>() == start + r) keep.push_back(r);
-    left_out += k - static_cast<int64_t>(keep.size());
     if (keep.empty()) continue;
     if (static_cast<int64_t>(keep.size()) < batch_size) {
       const torch::Tensor rows = torch::tensor(keep, torch::kInt64);
@@ -256,7 +259,10 @@ std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_
     batches.push_back(std::move(b));
   }
   if (batches.empty()) throw std::runtime_error("fixed_batches: none of the " + std::to_string(n) + " samples could be loaded");
-  if (skipped) *skipped = left_out;
+  if (skipped) {
+    skipped->clear();
+    for (const auto& entry : loader.skipped()) skipped->push_back(entry.second);
+  }
   return batches;
 }
 

@@ -105,6 +105,8 @@ class HandLoader {
   HandBatch batch(int64_t i) const;  // batch i, made synchronously on the calling thread
   int64_t batches_per_epoch() const { return (source_.size + options_.batch_size - 1) / options_.batch_size; }
   const HandLoaderOptions& options() const { return options_; }
+  // The samples skipped so far: index -> why (the message names the file).
+  std::map<int64_t, std::string> skipped() const;
 
  private:
   struct Slot {
@@ -128,15 +130,16 @@ class HandLoader {
   std::vector<std::thread> workers_;
 
   mutable std::mutex warn_mutex_;
-  mutable std::set<int64_t> warned_;
+  mutable std::map<int64_t, std::string> warned_;
 };
 
 // The first n samples of `source` in index order, unaugmented (resize_to), in batches of
 // batch_size (the last one shorter), for evaluation: made by a HandLoader's workers. With
 // skip_bad_images a sample that cannot be loaded is left out, never replaced by another (the
 // loader's substitute is dropped), so metrics are over the user's set minus the samples named in
-// the warnings; `skipped`, when given, receives their number. Every sample failing is an error.
+// the warnings; `skipped`, when given, receives why each was left out (the message names the
+// file), in index order. Every sample failing is an error.
 std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
-                                     int workers, bool skip_bad_images, int64_t* skipped = nullptr);
+                                     int workers, bool skip_bad_images, std::vector<std::string>* skipped = nullptr);
 
 }  // namespace zoo

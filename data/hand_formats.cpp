@@ -1,5 +1,6 @@
 #include "data/hand_formats.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -32,10 +33,14 @@ std::string join_to_folder_of(const std::string& file, const std::string& relati
 
 // Labels every loader must satisfy; "" when fine. Checked once here so that a NaN or a joint
 // behind the camera fails at load time with its location, not as a NaN loss hours later.
+// Finite is not enough: 1e300 survives as a double and becomes inf (then NaN) in the float32
+// tensors, so values are bounded by what a camera can see (a hand 100 m away, an image 10^7 px).
+constexpr double kMaxDistanceMm = 1e5, kMaxPixels = 1e7;
+
 std::string check_record(const HandRecord& r) {
   for (int i = 0; i < 3; ++i)
     for (int k = 0; k < 3; ++k)
-      if (!std::isfinite(r.K(i, k))) return "K is not finite";
+      if (!std::isfinite(r.K(i, k)) || std::abs(r.K(i, k)) > kMaxPixels) return "K is not finite or exceeds 1e7";
   if (r.K(0, 0) == 0 || r.K(1, 1) == 0 || r.K(2, 0) != 0 || r.K(2, 1) != 0 || r.K(2, 2) != 1)
     return "K is not an intrinsic matrix [[fx,s,cx],[0,fy,cy],[0,0,1]] with fx, fy != 0";
   for (int j = 0; j < kHandJoints; ++j) {
@@ -43,8 +48,11 @@ std::string check_record(const HandRecord& r) {
     if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
       return std::string("joint ") + kHandJointNames[j] + " is not finite";
     if (p.z <= 0) return std::string("joint ") + kHandJointNames[j] + " is not in front of the camera (z <= 0)";
-    if (!std::isfinite(r.uv[j].x) || !std::isfinite(r.uv[j].y))
-      return std::string("uv of ") + kHandJointNames[j] + " is not finite";
+    if (std::max({std::abs(p.x), std::abs(p.y), p.z}) > kMaxDistanceMm)
+      return std::string("joint ") + kHandJointNames[j] + " is more than 100 m (1e5 mm) from the camera";
+    if (!std::isfinite(r.uv[j].x) || !std::isfinite(r.uv[j].y) ||
+        std::max(std::abs(r.uv[j].x), std::abs(r.uv[j].y)) > kMaxPixels)
+      return std::string("uv of ") + kHandJointNames[j] + " is not finite or exceeds 1e7 px";
   }
   return "";
 }

@@ -7,6 +7,7 @@
 
 #include "io/safetensors.h"
 #include "train/bert_io.h"
+#include "train/trainer.h"
 
 namespace zoo {
 
@@ -91,7 +92,7 @@ void read_sentence_transformers(const std::string& root, PretrainedBert& p) {
 
 }  // namespace
 
-PretrainedBert open_pretrained_bert(const std::string& dir) {
+PretrainedBert open_pretrained_bert(const std::string& dir, bool need_weights) {
   if (!fs::is_directory(dir)) throw UserError(dir + ": not a directory");
   PretrainedBert p;
   p.dir = dir;
@@ -105,7 +106,7 @@ PretrainedBert open_pretrained_bert(const std::string& dir) {
       p.weights_path = p.dir + "/" + name;
       break;
     }
-  if (p.weights_path.empty())
+  if (p.weights_path.empty() && need_weights)
     throw UserError(p.dir + ": no weights (model.safetensors, pytorch_model.bin or weights.pt)");
   p.vocab_path = p.dir + "/vocab.txt";
   if (!fs::exists(p.vocab_path)) throw UserError(p.vocab_path + ": missing (a WordPiece vocabulary is needed)");
@@ -131,6 +132,29 @@ PretrainedBert open_pretrained_bert(const std::string& dir) {
       p.model_max_length = n->get<int64_t>();
   }
   if (sentence_transformers) read_sentence_transformers(dir, p);
+  return p;
+}
+
+PretrainedBert open_run_init_checkpoint(const std::string& dir, const std::string& run_dir, bool& load_weights) {
+  const std::string copy = run_dir + "/init_checkpoint";
+  load_weights = !run_has_checkpoint(run_dir);
+  if (!load_weights && fs::is_directory(copy)) return open_pretrained_bert(copy, /*need_weights=*/false);
+  PretrainedBert p = open_pretrained_bert(dir);
+  if (run_dir.empty() || !load_weights) return p;
+  // Settings are small: *.json and vocab.txt, two levels deep (sentence-transformers keeps the
+  // pooling config in 1_Pooling/). Copied to a temporary folder renamed into place.
+  const std::string tmp = copy + ".tmp";
+  fs::remove_all(tmp);
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    if (it.depth() >= 1) it.disable_recursion_pending();
+    const fs::path& from = it->path();
+    if (!it->is_regular_file() || !(from.extension() == ".json" || from.filename() == "vocab.txt")) continue;
+    const fs::path to = fs::path(tmp) / fs::relative(from, dir);
+    fs::create_directories(to.parent_path());
+    fs::copy_file(from, to);
+  }
+  fs::remove_all(copy);
+  fs::rename(tmp, copy);
   return p;
 }
 

@@ -41,7 +41,15 @@ struct PretrainedBert {
   std::optional<int64_t> max_seq_length;
 };
 
-PretrainedBert open_pretrained_bert(const std::string& dir);
+// `need_weights` false: a directory of settings only (a run's init_checkpoint copy, below);
+// weights_path stays empty.
+PretrainedBert open_pretrained_bert(const std::string& dir, bool need_weights = true);
+
+// The published checkpoint a run starts from. A new run reads `dir` and copies its settings (every
+// *.json and vocab.txt, no weights) into RUN/init_checkpoint/; a run with checkpoints of its own
+// (resume, eval, export, predict) reads that copy and needs no weights, so it keeps working when
+// `dir` has moved. `load_weights` tells the caller whether to load p.weights_path.
+PretrainedBert open_run_init_checkpoint(const std::string& dir, const std::string& run_dir, bool& load_weights);
 
 // The tokenizer options of a run that starts from `p`: the checkpoint's settings win over the
 // defaults; a config file or --set that gives `lower_case_key` a different value is an error.

@@ -16,7 +16,7 @@ struct TaskEntry {
   std::string summary;
   std::function<Json()> defaults;  // every section, with code defaults
   // run_dir holds what the task keeps beside its checkpoints (e.g. vocab.txt).
-  std::function<std::unique_ptr<Task>(const Config&, const std::string& run_dir)> create;
+  std::function<std::unique_ptr<Task>(const Config&, const std::string& run_dir, TaskData)> create;
 };
 
 const std::vector<TaskEntry>& task_registry();

@@ -42,6 +42,12 @@ struct PrimaryMetric {
   }
 };
 
+// What a task is built for. kNone (export, predict) reads no data: whatever the task took from
+// its data or its initial checkpoint when the run was trained (vocabulary, pose statistics, IDF
+// classes, a published checkpoint's settings) comes from the run directory, so a run keeps
+// working after its data moved. kLoad (train, resume, eval) checks and reads the data.
+enum class TaskData { kLoad, kNone };
+
 class Task {
  public:
   virtual ~Task() = default;
@@ -66,6 +72,11 @@ class Task {
   // tokenizer, pooling, sequence length), as an object of config keys. The CLI merges them into
   // the run's saved config.json, so that eval, export and predict rebuild the same task.
   virtual Json resolved_settings() const { return Json::object(); }
+
+  // Samples the task could not read and skipped (training: replaced by the next one; evaluation:
+  // left out), by split: {"val": {"samples": N, "skipped": ["why, naming the file", ...]}, ...}.
+  // The CLI writes it to DIR/data_report.json and prints the count. Empty: nothing skipped.
+  virtual Json data_report() const { return Json::object(); }
 
   // Writes model.pt (TorchScript), weights.pt and weights.safetensors (Python-loadable state
   // dicts) and meta.json.

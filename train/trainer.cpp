@@ -36,7 +36,8 @@ Json to_json(const TrainOptions& o) {
           {"seed", o.seed},
           {"threads", o.threads},
           {"device", o.device},
-          {"plots", o.plots}};
+          {"plots", o.plots},
+          {"memory_check", o.memory_check}};
 }
 
 TrainOptions train_options(const Config& cfg) {
@@ -55,6 +56,7 @@ TrainOptions train_options(const Config& cfg) {
   o.threads = j.at("threads").get<int64_t>();
   o.device = j.at("device").get<std::string>();
   o.plots = j.at("plots").get<bool>();
+  o.memory_check = j.at("memory_check").get<bool>();
   // 0 evaluates (and exports) the initial model: a published checkpoint's zero-shot figures.
   cfg.require(o.max_steps >= 0, "train.max_steps", "must be >= 0");
   cfg.require(o.batch_size > 0, "train.batch_size", "must be > 0");
@@ -222,6 +224,11 @@ void load_model_weights(torch::nn::Module& model, const std::string& path) {
     throw UserError(path + ": checkpoint does not fit this model (" + e.what_without_backtrace() +
                     ")");
   }
+}
+
+bool run_has_checkpoint(const std::string& run_dir) {
+  return !run_dir.empty() &&
+         (fs::exists(run_dir + "/checkpoints/last.pt") || fs::exists(run_dir + "/checkpoints/best.pt"));
 }
 
 Trainer::Trainer(Task& task, TrainOptions train, OptimOptions optim, ScheduleOptions schedule,

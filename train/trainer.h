@@ -29,6 +29,7 @@ struct TrainOptions {
   int64_t threads = 0;             // 0 = the machine's core count
   std::string device = "cpu";      // cpu | cuda | cuda:N
   bool plots = true;               // PNG curves at the end of the run
+  bool memory_check = true;        // refuse a batch size whose step cannot fit (train/memory_check.h)
 };
 
 Json to_json(const TrainOptions& o);
@@ -101,5 +102,9 @@ Metrics evaluate_task(Task& task, const std::string& split, const torch::Device&
 
 // Saves/loads a model's parameters and buffers (best.pt and last.pt both hold them).
 void load_model_weights(torch::nn::Module& model, const std::string& path);
+
+// Whether DIR has trained weights of its own (checkpoints/last.pt or best.pt): then resume, eval,
+// export and predict load those, and a task skips its initial weights (init.*).
+bool run_has_checkpoint(const std::string& run_dir);
 
 }  // namespace zoo

@@ -29,6 +29,17 @@ std::string write_temp(const std::string& name, const std::string& text) {
 
 int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
+TEST(Cli, DoctorChecksOneThingPerLine) {
+  const std::string dir = temp_path("doctor_runs") + "/not/yet";  // its existing ancestor is checked
+  const auto r = run("zoo doctor --out " + dir);
+  EXPECT_EQ(r.status, 0) << r.output;
+  for (const char* what : {"libtorch", "opencv", "blas", "threads", "memory", "disk", "writable", "cuda", "images"})
+    EXPECT_NE(r.output.find(std::string(" ") + what + " "), std::string::npos) << what << "\n" << r.output;
+  EXPECT_EQ(count_lines(r.output), 9) << r.output;
+  EXPECT_NE(r.output.find(fs::temp_directory_path().string() + " is writable"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("FAIL"), std::string::npos) << r.output;
+}
+
 TEST(Cli, MissingConfigFile) {
   const auto r = run("zoo train --config /nonexistent/cfg.json");
   EXPECT_EQ(r.status, 1);

@@ -41,7 +41,7 @@ std::unique_ptr<zoo::Task> load_run(const std::string& dir) {
   const zoo::TaskEntry& entry = zoo::find_task(j.at("task").get<std::string>());
   zoo::Config cfg(entry.defaults());
   cfg.merge(j, dir);
-  auto task = entry.create(cfg, dir);
+  auto task = entry.create(cfg, dir, zoo::TaskData::kLoad);
   zoo::load_model_weights(task->model(), dir + "/checkpoints/last.pt");
   return task;
 }

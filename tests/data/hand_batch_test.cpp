@@ -158,10 +158,12 @@ TEST(HandLoader, EvaluationBatchesLeaveUnreadableSamplesOutInsteadOfSubstituting
   fs::path dir;
   const auto records = records_with_bad_images(dir);  // 4 samples, 2 and 3 unreadable
   testing::internal::CaptureStderr();
-  int64_t skipped = -1;
+  std::vector<std::string> skipped;
   const auto batches = fixed_batches(records_source(records), 4, 3, 48, 2, true, &skipped);
   testing::internal::GetCapturedStderr();
-  EXPECT_EQ(skipped, 2);
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_NE(skipped[0].find(records[2].image_path), std::string::npos) << skipped[0];
+  EXPECT_NE(skipped[1].find(records[3].image_path), std::string::npos) << skipped[1];
   std::vector<int64_t> seen;
   for (const auto& b : batches) {
     const auto idx = b.at("index");

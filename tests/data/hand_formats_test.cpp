@@ -113,6 +113,9 @@ TEST(HandFormats, MalformedManifestNamesFileAndSample) {
        "sample 1: \"image\" is not a string"},
       {std::string("{\"image\": \"a.png\", \"K_crop\": ") + kK + ", \"xyz_cm\": " + json_points(joints(-0.1)) + "}",
        "sample 1: joint wrist is not in front of the camera"},
+      // Finite as a double, infinite as the float32 of a tensor: a NaN loss at step 3 before.
+      {std::string("{\"image\": \"a.png\", \"K_crop\": ") + kK + ", \"xyz_cm\": " + json_points(joints(1e299)) + "}",
+       "sample 1: joint wrist is more than 100 m (1e5 mm) from the camera"},
   };
   for (const auto& c : cases) {
     const auto path = (dir / "m.json").string();

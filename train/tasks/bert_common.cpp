@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "data/vocab_trainer.h"
+#include "train/trainer.h"
 
 namespace zoo {
 
@@ -43,16 +44,26 @@ std::unique_ptr<WordPieceTokenizer> open_tokenizer(
     int64_t min_frequency, const TokenizerOptions& options,
     const std::function<std::vector<std::string>()>& training_texts) {
   const std::string run_vocab = run_dir + "/vocab.txt";
-  if (!vocab_file.empty()) return std::make_unique<WordPieceTokenizer>(Vocab::load(vocab_file), options);
-  if (std::filesystem::exists(run_vocab))
-    return std::make_unique<WordPieceTokenizer>(Vocab::load(run_vocab), options);
+  const bool has_run_vocab = !run_dir.empty() && std::filesystem::exists(run_vocab);
+  // A given file is copied into the run when it starts; the copy serves the run from then on.
+  if (!vocab_file.empty() && !(has_run_vocab && run_has_checkpoint(run_dir))) {
+    Vocab vocab = Vocab::load(vocab_file);
+    if (!run_dir.empty()) {
+      std::filesystem::create_directories(run_dir);
+      vocab.save(run_vocab);
+    }
+    return std::make_unique<WordPieceTokenizer>(std::move(vocab), options);
+  }
+  if (has_run_vocab) return std::make_unique<WordPieceTokenizer>(Vocab::load(run_vocab), options);
   VocabTrainerOptions vt;
   vt.vocab_size = vocab_size;
   vt.min_frequency = min_frequency;
   vt.tokenizer = options;
   Vocab vocab = train_wordpiece_vocab(training_texts(), vt);
-  std::filesystem::create_directories(run_dir);
-  vocab.save(run_vocab);
+  if (!run_dir.empty()) {
+    std::filesystem::create_directories(run_dir);
+    vocab.save(run_vocab);
+  }
   return std::make_unique<WordPieceTokenizer>(std::move(vocab), options);
 }
 

@@ -18,9 +18,10 @@ Json bert_model_defaults();
 // Reads and validates `section` (e.g. "model"); vocab size and padding id are left to the caller.
 BertConfig bert_config_from(const Config& cfg, const std::string& section);
 
-// The tokenizer of a run, in order of precedence: `vocab_file` when not empty; DIR/vocab.txt
-// when the run already has one (resume, eval, export); else a vocabulary of `vocab_size` learned
-// from `training_texts()` and saved as DIR/vocab.txt.
+// The tokenizer of a run: DIR/vocab.txt once the run has checkpoints of its own (resume, eval,
+// export, predict); else `vocab_file` when not empty (copied to DIR/vocab.txt); else DIR/vocab.txt
+// when the run already has one; else a vocabulary of `vocab_size` learned from
+// `training_texts()` and saved as DIR/vocab.txt.
 std::unique_ptr<WordPieceTokenizer> open_tokenizer(
     const std::string& vocab_file, const std::string& run_dir, int64_t vocab_size,
     int64_t min_frequency, const TokenizerOptions& options,

@@ -346,7 +346,8 @@ HandSource spaced_source(const HandSource& source, int64_t n) {
 class KeypointsTask : public Task {
  public:
   // heatmap: task "heatmap" (2D, HeatmapKeypointModel), else the ResNet regressor.
-  KeypointsTask(const Config& cfg, const std::string& run_dir, bool heatmap) : run_dir_(run_dir) {
+  KeypointsTask(const Config& cfg, const std::string& run_dir, bool heatmap, TaskData data)
+      : run_dir_(run_dir), data_(data) {
     if (heatmap) {
       heatmap_options_ = heatmap_model_options(cfg);
       model_options_.coord_dims = 2;
@@ -363,7 +364,7 @@ class KeypointsTask : public Task {
     const std::string init = cfg.at("init.checkpoint").get<std::string>();
     // A run that has its own checkpoints gets its weights from them (resume, eval, export): the
     // initial checkpoint is needed, and read, only when a run starts.
-    const bool has_own = fs::exists(run_dir_ + "/checkpoints/last.pt") || fs::exists(run_dir_ + "/checkpoints/best.pt");
+    const bool has_own = run_has_checkpoint(run_dir_);
     if (!init.empty() && !has_own) {
       cfg.require(fs::is_regular_file(init), "init.checkpoint", "names a file that does not exist: " + init);
       load_model_weights(model(), init);
@@ -457,9 +458,10 @@ class KeypointsTask : public Task {
       }
     };
     std::vector<HandRecord> train_records, val_records;
-    if (!train_file.empty()) train_records = load("data.train_file", train_file);
-    if (!val_file.empty()) val_records = load("data.val_file", val_file);
-    if (val_from != -1) {
+    const bool read = data_ == TaskData::kLoad;  // export and predict read no samples
+    if (read && !train_file.empty()) train_records = load("data.train_file", train_file);
+    if (read && !val_file.empty()) val_records = load("data.val_file", val_file);
+    if (read && val_from != -1) {
       cfg.require(val_from >= 1, "data.val_from_index", "must be -1 (off) or >= 1");
       // The validation block is the tail of val_file, or of train_file without one; a training file
       // that is the split file keeps only the head, so the two blocks never overlap.
@@ -509,6 +511,18 @@ class KeypointsTask : public Task {
   }
 
   std::string name() const override { return heatmap_ ? "heatmap" : "keypoints"; }
+
+  Json data_report() const override {
+    std::map<int64_t, std::string> train = train_skipped_;
+    if (loader_) train.merge(loader_->skipped());
+    Json report = Json::object();
+    if (!train.empty()) {
+      report["train"] = {{"samples", train_source_.size}, {"skipped", Json::array()}};
+      for (const auto& entry : train) report["train"]["skipped"].push_back(entry.second);
+    }
+    if (!val_skipped_.empty()) report["val"] = {{"samples", val_source_.size}, {"skipped", val_skipped_}};
+    return report;
+  }
   torch::nn::Module& model() override {
     if (heatmap_) return *heatmap_;
     return *model_;
@@ -531,6 +545,7 @@ class KeypointsTask : public Task {
   }
   Batch train_batch(int64_t index) override {
     if (!loader_ || index != next_index_) {
+      note_training_skips();
       loader_.reset();
       if (workers_ > 0) cv::setNumThreads(0);  // OpenCV's pool would compete with the workers
       HandLoaderOptions o;
@@ -556,12 +571,13 @@ class KeypointsTask : public Task {
     eval_split_ = split;
     if (split == "val") {
       if (val_batches_.empty()) {
-        int64_t skipped = 0;
+        std::vector<std::string> skipped;
         val_batches_ = fixed_batches(val_source_, val_source_.size, eval_batch_size_, image_size_, workers_,
                                      skip_bad_images_, &skipped);
-        if (skipped > 0)
-          std::cerr << "warning: " << skipped << " of " << val_source_.size
+        if (!skipped.empty())
+          std::cerr << "warning: " << skipped.size() << " of " << val_source_.size
                     << " validation samples could not be loaded (named above); the metrics leave them out\n";
+        val_skipped_ = std::move(skipped);
       }
       return val_batches_;
     }
@@ -774,12 +790,16 @@ class KeypointsTask : public Task {
     const std::string path = run_dir_.empty() ? "" : run_dir_ + "/pose_stats.json";
     if (!path.empty() && fs::exists(path)) {
       try {
+        // Without data (export, predict) the run's statistics are the ones its model learned with.
         const Json j = read_json_file(path);
-        if (j.at("key") == stats_key_) stats_ = PoseStats::from_json(j.at("stats"));
+        if (data_ == TaskData::kNone || j.at("key") == stats_key_) stats_ = PoseStats::from_json(j.at("stats"));
       } catch (const std::exception&) {  // unreadable: computed again below
       }
       if (stats_) return *stats_;
     }
+    if (data_ == TaskData::kNone)
+      throw UserError(path + ": missing or unreadable, and export and predict read no training data to compute the "
+                             "pose statistics again (run `zoo eval --run " + run_dir_ + "` with the data once)");
     const int64_t n = std::min(mean_pose_samples_, stats_source_.size);
     PoseStats s;
     torch::Tensor xyz_sum = torch::zeros({kHandJoints, 3}, torch::kDouble);
@@ -868,7 +888,15 @@ class KeypointsTask : public Task {
     atomic_write(path, [&](const ByteSink& sink) { sink(data.data(), data.size()); });
   }
 
+  // What a loader skipped before it was replaced (resume, a new stride); see data_report().
+  void note_training_skips() {
+    if (loader_) train_skipped_.merge(loader_->skipped());
+  }
+
   std::string run_dir_;
+  TaskData data_ = TaskData::kLoad;
+  std::map<int64_t, std::string> train_skipped_;
+  std::vector<std::string> val_skipped_;
   KeypointRegressorOptions model_options_;
   int image_size_ = 128, workers_ = 2;
   bool skip_bad_images_ = true, augment_ = true, pictures_ = true;
@@ -891,12 +919,12 @@ class KeypointsTask : public Task {
 
 }  // namespace
 
-std::unique_ptr<Task> make_heatmap_task(const Config& cfg, const std::string& run_dir) {
-  return std::make_unique<KeypointsTask>(cfg, run_dir, /*heatmap=*/true);
+std::unique_ptr<Task> make_heatmap_task(const Config& cfg, const std::string& run_dir, TaskData data) {
+  return std::make_unique<KeypointsTask>(cfg, run_dir, /*heatmap=*/true, data);
 }
 
-std::unique_ptr<Task> make_keypoints_task(const Config& cfg, const std::string& run_dir) {
-  return std::make_unique<KeypointsTask>(cfg, run_dir, /*heatmap=*/false);
+std::unique_ptr<Task> make_keypoints_task(const Config& cfg, const std::string& run_dir, TaskData data) {
+  return std::make_unique<KeypointsTask>(cfg, run_dir, /*heatmap=*/false, data);
 }
 
 }  // namespace zoo

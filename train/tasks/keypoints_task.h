@@ -21,13 +21,15 @@
 namespace zoo {
 
 Json keypoints_task_defaults();
-std::unique_ptr<Task> make_keypoints_task(const Config& cfg, const std::string& run_dir);
+std::unique_ptr<Task> make_keypoints_task(const Config& cfg, const std::string& run_dir,
+                                    TaskData data = TaskData::kLoad);
 
 // Task "heatmap": the same data, metrics (2D) and pictures, with train/tasks/heatmap_model.h's
 // heatmap network and soft-argmax or per-axis head instead of the regressor; pictures overlay
 // the predicted heatmaps.
 Json heatmap_task_defaults();
-std::unique_ptr<Task> make_heatmap_task(const Config& cfg, const std::string& run_dir);
+std::unique_ptr<Task> make_heatmap_task(const Config& cfg, const std::string& run_dir,
+                                    TaskData data = TaskData::kLoad);
 
 // In-plane rotation augmentation warps the image and leaves K = A·K_old rotated (K[1][0] != 0)
 // while xyz stays in the old camera frame, so the 3D target would not rotate with the picture

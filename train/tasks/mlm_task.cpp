@@ -92,12 +92,12 @@ class MlmEvaluator : public Evaluator {
 
 class MlmTask : public Task {
  public:
-  MlmTask(const Config& cfg, const std::string& run_dir) : run_dir_(run_dir) {
+  MlmTask(const Config& cfg, const std::string& run_dir, TaskData data) : run_dir_(run_dir) {
     const Json& d = cfg.at("data");
     for (const auto& f : d.at("text_files")) {
       cfg.require(f.is_string(), "data.text_files", "must be a list of file paths");
       text_files_.push_back(f.get<std::string>());
-      cfg.require(fs::exists(text_files_.back()), "data.text_files",
+      cfg.require(data == TaskData::kNone || fs::exists(text_files_.back()), "data.text_files",
                   "names a file that does not exist: " + text_files_.back());
     }
     embedded_documents_ = d.at("embedded_documents").get<int64_t>();
@@ -137,10 +137,11 @@ class MlmTask : public Task {
     const std::string hf_dir = cfg.at("init.hf_checkpoint").get<std::string>();
     BertConfig bert;
     PretrainedBert pretrained;
+    bool load_pretrained_weights = false;
     if (!hf_dir.empty()) {
       // A published checkpoint brings its own architecture and vocabulary.
-      cfg.require(fs::is_directory(hf_dir), "init.hf_checkpoint", "is not a directory");
-      pretrained = open_pretrained_bert(hf_dir);
+      cfg.require(run_has_checkpoint(run_dir_) || fs::is_directory(hf_dir), "init.hf_checkpoint", "is not a directory");
+      pretrained = open_run_init_checkpoint(hf_dir, run_dir_, load_pretrained_weights);
       from_checkpoint_ = true;
       bert = pretrained.bert;
       tokenizer_ = pretrained_tokenizer(pretrained, cfg, "data.lower_case");
@@ -163,7 +164,7 @@ class MlmTask : public Task {
     bert_config_ = bert;
     torch::manual_seed(static_cast<uint64_t>(train.seed));  // parameter init
     model_ = BertForMaskedLM(bert);
-    if (!hf_dir.empty() && !load_hf_bert_weights(pretrained.weights_path, *model_))
+    if (load_pretrained_weights && !load_hf_bert_weights(pretrained.weights_path, *model_))
       std::cerr << "warning: " << pretrained.weights_path
                 << " has no MLM head (cls.predictions.*): the head starts from a fresh initialisation, its decoder tied "
                    "to the checkpoint's word embeddings\n";
@@ -387,8 +388,8 @@ class MlmTask : public Task {
 
 }  // namespace
 
-std::unique_ptr<Task> make_mlm_task(const Config& cfg, const std::string& run_dir) {
-  return std::make_unique<MlmTask>(cfg, run_dir);
+std::unique_ptr<Task> make_mlm_task(const Config& cfg, const std::string& run_dir, TaskData data) {
+  return std::make_unique<MlmTask>(cfg, run_dir, data);
 }
 
 }  // namespace zoo

@@ -9,6 +9,7 @@
 namespace zoo {
 
 Json mlm_task_defaults();
-std::unique_ptr<Task> make_mlm_task(const Config& cfg, const std::string& run_dir);
+std::unique_ptr<Task> make_mlm_task(const Config& cfg, const std::string& run_dir,
+                                    TaskData data = TaskData::kLoad);
 
 }  // namespace zoo

@@ -56,6 +56,7 @@ Json rpn_task_defaults() {
                {"format", "auto"},
                {"val_from_index", -1},  // >= 1: images [i, end) of val_file (else train_file) validate
                {"bad_boxes", "drop"},   // clip | drop | reject out-of-image and degenerate boxes
+               {"max_boxes_per_image", 1000},  // more in one image is an error naming it
                {"min_size", 320},       // torchvision's resize: short side
                {"max_size", 533},       //                        long side at most
                {"hflip", 0.5},          // training flip probability
@@ -259,7 +260,7 @@ BadBoxPolicy parse_policy(const Config& cfg) {
 
 class RpnTask : public Task {
  public:
-  RpnTask(const Config& cfg, const std::string& run_dir) : run_dir_(run_dir) {
+  RpnTask(const Config& cfg, const std::string& run_dir, TaskData data) : run_dir_(run_dir) {
     const Json& m = cfg.at("model");
     ResNetOptions backbone;
     backbone.depth = m.at("depth").get<int64_t>();
@@ -302,7 +303,7 @@ class RpnTask : public Task {
     hflip_ = d.at("hflip").get<double>();
     policy_ = parse_policy(cfg);
     cfg.require(hflip_ >= 0 && hflip_ <= 1, "data.hflip", "must be in [0, 1]");
-    load_data(cfg);
+    if (data == TaskData::kLoad) load_data(cfg);  // export and predict read no images
 
     const Json& e = cfg.at("eval");
     eval_batch_size_ = e.at("batch_size").get<int64_t>();
@@ -311,13 +312,13 @@ class RpnTask : public Task {
     const TrainOptions train = train_options(cfg);
     batch_size_ = train.batch_size;
     seed_ = static_cast<uint64_t>(train.seed);
-    sampler_ = std::make_unique<EpochSampler>(train_size_, seed_);
+    if (data == TaskData::kLoad) sampler_ = std::make_unique<EpochSampler>(train_size_, seed_);
 
     torch::manual_seed(seed_);  // parameter init
     net_ = ProposalNetwork(backbone, r);
     // Only when a run starts: a run with its own checkpoints (resume, eval, export) loads those.
     const std::string tv = cfg.at("init.torchvision_weights").get<std::string>();
-    const bool has_own = fs::exists(run_dir_ + "/checkpoints/last.pt") || fs::exists(run_dir_ + "/checkpoints/best.pt");
+    const bool has_own = run_has_checkpoint(run_dir_);
     if (!tv.empty() && !has_own) {
       cfg.require(fs::is_regular_file(tv), "init.torchvision_weights", "names a file that does not exist: " + tv);
       load_torchvision_resnet(tv, *net_->backbone);
@@ -507,6 +508,9 @@ class RpnTask : public Task {
                 "data.format", "must be auto, coco, voc, yolo or csv, got \"" + format + "\"");
     DetectionLoadOptions o;
     o.policy = policy_;
+    o.max_boxes_per_image = d.at("max_boxes_per_image").get<int64_t>();
+    cfg.require(o.max_boxes_per_image >= 1 && o.max_boxes_per_image <= 100000, "data.max_boxes_per_image",
+                "must be in [1, 100000]");
     const auto load = [&](const std::string& key, const std::string& path) {
       cfg.require(fs::exists(path), key, "names a file or directory that does not exist: " + path);
       try {
@@ -535,6 +539,13 @@ class RpnTask : public Task {
     val_size_ = static_cast<int64_t>(val_samples_.size());
     train_images_.resize(train_samples_.size());
     val_images_.resize(val_samples_.size());
+    // The first image of each split, decoded now: a missing, corrupt or wrongly sized file is an
+    // error before the run directory is written, not at step 1.
+    for (const bool train : {true, false}) try {
+        sample(0, train);
+      } catch (const std::exception& e) {
+        cfg.fail(train || val_file.empty() ? "data.train_file" : "data.val_file", e.what());
+      }
   }
 
   // Sample i of the training or validation set, with its decoded image (files: decoded once and
@@ -589,8 +600,8 @@ class RpnTask : public Task {
 
 }  // namespace
 
-std::unique_ptr<Task> make_rpn_task(const Config& cfg, const std::string& run_dir) {
-  return std::make_unique<RpnTask>(cfg, run_dir);
+std::unique_ptr<Task> make_rpn_task(const Config& cfg, const std::string& run_dir, TaskData data) {
+  return std::make_unique<RpnTask>(cfg, run_dir, data);
 }
 
 }  // namespace zoo

@@ -19,6 +19,7 @@
 namespace zoo {
 
 Json rpn_task_defaults();
-std::unique_ptr<Task> make_rpn_task(const Config& cfg, const std::string& run_dir);
+std::unique_ptr<Task> make_rpn_task(const Config& cfg, const std::string& run_dir,
+                                    TaskData data = TaskData::kLoad);
 
 }  // namespace zoo

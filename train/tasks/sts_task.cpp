@@ -87,7 +87,7 @@ class StsEvaluator : public Evaluator {
 
 class StsTask : public Task {
  public:
-  StsTask(const Config& cfg, const std::string& run_dir) : run_dir_(run_dir) {
+  StsTask(const Config& cfg, const std::string& run_dir, TaskData data) : run_dir_(run_dir) {
     const Json& d = cfg.at("data");
     const Json& m = cfg.at("model");
     options_.architecture = m.at("architecture").get<std::string>();
@@ -131,7 +131,9 @@ class StsTask : public Task {
                 "data.format", "must be auto, stsb, csv, sick or jsonl, got \"" + format + "\"");
     cfg.require(train_file.empty() == val_file.empty(), "data.val_file",
                 "must be given together with data.train_file");
-    if (train_file.empty()) {
+    if (data == TaskData::kNone) {
+      // Export and predict: no pairs; the vocabulary and match classes come from the run.
+    } else if (train_file.empty()) {
       const int64_t n = d.at("synthetic_pairs").get<int64_t>();
       cfg.require(n >= 10, "data.synthetic_pairs", "must be >= 10");
       train_pairs_ = synthetic_sts_pairs(n, 0);
@@ -150,7 +152,13 @@ class StsTask : public Task {
     cfg.require(mlm_run.empty() || hf_dir.empty(), "init.mlm_run", "and init.hf_checkpoint exclude each other");
     BertConfig bert = bert_config_from(cfg, "model");
     PretrainedBert pretrained;
-    if (!mlm_run.empty()) {
+    bool load_pretrained_weights = false;
+    const bool has_own = run_has_checkpoint(run_dir_);
+    if (!mlm_run.empty() && has_own && fs::exists(run_dir_ + "/vocab.txt")) {
+      // The pre-training run's architecture is in this run's config (resolved_settings) and its
+      // vocabulary in DIR/vocab.txt: the pre-training run is not needed any more.
+      tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(run_dir_ + "/vocab.txt"), tok);
+    } else if (!mlm_run.empty()) {
       cfg.require(fs::exists(mlm_run + "/config.json"), "init.mlm_run", "is not a run directory");
       // The architecture comes from the pre-training run; dropout stays this run's choice.
       Config pre(read_json_file(mlm_run + "/config.json"));
@@ -158,11 +166,13 @@ class StsTask : public Task {
       bert.hidden_size = p.hidden_size, bert.num_layers = p.num_layers, bert.num_heads = p.num_heads;
       bert.intermediate_size = p.intermediate_size, bert.max_position = p.max_position;
       tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(mlm_run + "/vocab.txt"), tok);
+      if (!run_dir_.empty()) tokenizer_->vocab().save(run_dir_ + "/vocab.txt");
+      load_pretrained_weights = true;
     } else if (!hf_dir.empty()) {
       // A published checkpoint brings its architecture, vocabulary, tokenizer settings and, from
       // sentence-transformers, pooling and sequence length; a config that contradicts one fails.
-      cfg.require(fs::is_directory(hf_dir), "init.hf_checkpoint", "is not a directory");
-      pretrained = open_pretrained_bert(hf_dir);
+      cfg.require(has_own || fs::is_directory(hf_dir), "init.hf_checkpoint", "is not a directory");
+      pretrained = open_run_init_checkpoint(hf_dir, run_dir_, load_pretrained_weights);
       from_checkpoint_ = true;
       bert = pretrained.bert;
       tokenizer_ = pretrained_tokenizer(pretrained, cfg, "data.lower_case");
@@ -191,7 +201,7 @@ class StsTask : public Task {
     bert.pad_token_id = vocab.pad_id;
     torch::manual_seed(seed_);
     model_ = StsModel(bert, options_);
-    if (!mlm_run.empty()) {
+    if (!mlm_run.empty() && load_pretrained_weights) {
       const std::string best = mlm_run + "/checkpoints/best.pt";
       BertForMaskedLM pretrained(bert);
       load_model_weights(*pretrained, fs::exists(best) ? best : mlm_run + "/checkpoints/last.pt");
@@ -199,17 +209,25 @@ class StsTask : public Task {
       auto source = pretrained->bert->named_parameters();
       for (auto& item : model_->bert->named_parameters())
         if (source.contains(item.key())) item.value().copy_(source[item.key()]);  // pooler: fresh init
-    } else if (!hf_dir.empty()) {
+    } else if (!hf_dir.empty() && load_pretrained_weights) {
       load_hf_bert_weights(pretrained.weights_path, *model_->bert);
     }
+    bert_ = bert;
+    from_mlm_run_ = !mlm_run.empty();
     train_encoded_ = encode_all(train_pairs_);
     val_encoded_ = encode_all(val_pairs_);
-    if (options_.exact_match && options_.match_idf_buckets > 0) match_class_ = idf_match_classes();
-    sampler_ = std::make_unique<EpochSampler>(static_cast<int64_t>(train_encoded_.size()), seed_);
+    if (options_.exact_match && options_.match_idf_buckets > 0) match_class_ = match_classes();
+    if (data == TaskData::kLoad)
+      sampler_ = std::make_unique<EpochSampler>(static_cast<int64_t>(train_encoded_.size()), seed_);
   }
 
   Json resolved_settings() const override {
-    if (!from_checkpoint_) return Json::object();
+    Json settings = Json::object();
+    if (from_mlm_run_)  // the pre-training run's architecture, so that this run stands alone
+      settings["model"] = {{"hidden_size", bert_.hidden_size}, {"num_layers", bert_.num_layers},
+                           {"num_heads", bert_.num_heads}, {"intermediate_size", bert_.intermediate_size},
+                           {"max_position", bert_.max_position}};
+    if (!from_checkpoint_) return settings;
     return {{"data", {{"lower_case", tokenizer_->options().lower_case}, {"max_seq_len", max_seq_len_}}},
             {"model", {{"pooling", options_.pooling}, {"normalize", options_.normalize}}}};
   }
@@ -333,6 +351,27 @@ class StsTask : public Task {
     return e;
   }
 
+  // The match classes of the run: DIR/match_classes.json once written (export and predict read no
+  // training pairs), else computed from the training pairs and written there.
+  std::vector<int64_t> match_classes() const {
+    const std::string path = run_dir_ + "/match_classes.json";
+    if (!run_dir_.empty() && fs::exists(path)) {
+      const Json j = read_json_file(path);
+      if (!j.is_array() || j.size() != static_cast<size_t>(tokenizer_->vocab().size()))
+        throw UserError(path + ": expected one match class per vocabulary entry (" +
+                        std::to_string(tokenizer_->vocab().size()) + ")");
+      return j.get<std::vector<int64_t>>();
+    }
+    if (train_encoded_.empty())
+      throw UserError(run_dir_ + ": has no match_classes.json and no training pairs were read to compute them");
+    std::vector<int64_t> classes = idf_match_classes();
+    if (!run_dir_.empty()) {
+      fs::create_directories(run_dir_);
+      write_json_file(path, Json(classes));
+    }
+    return classes;
+  }
+
   // For each vocabulary id, the match class of a shared token: 1 + its IDF bucket, IDF =
   // log(sentences / (1 + sentences containing it)) over the training sentences, cut into
   // match_idf_buckets equal intervals of [0, max IDF]. Unseen tokens are as rare as the rarest.
@@ -436,6 +475,8 @@ class StsTask : public Task {
   std::vector<EncodedPair> train_encoded_, val_encoded_;
   std::unique_ptr<WordPieceTokenizer> tokenizer_;
   bool from_checkpoint_ = false;  // init.hf_checkpoint set tokenizer (and sts pooling) settings
+  bool from_mlm_run_ = false;     // init.mlm_run set the architecture
+  BertConfig bert_;
   StsModel model_{nullptr};
   std::unique_ptr<EpochSampler> sampler_;
   bool swap_pairs_ = false;
@@ -445,8 +486,8 @@ class StsTask : public Task {
 
 }  // namespace
 
-std::unique_ptr<Task> make_sts_task(const Config& cfg, const std::string& run_dir) {
-  return std::make_unique<StsTask>(cfg, run_dir);
+std::unique_ptr<Task> make_sts_task(const Config& cfg, const std::string& run_dir, TaskData data) {
+  return std::make_unique<StsTask>(cfg, run_dir, data);
 }
 
 }  // namespace zoo

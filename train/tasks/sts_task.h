@@ -10,6 +10,7 @@
 namespace zoo {
 
 Json sts_task_defaults();
-std::unique_ptr<Task> make_sts_task(const Config& cfg, const std::string& run_dir);
+std::unique_ptr<Task> make_sts_task(const Config& cfg, const std::string& run_dir,
+                                    TaskData data = TaskData::kLoad);
 
 }  // namespace zoo

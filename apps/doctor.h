@@ -1,0 +1,12 @@
+#pragma once
+// `zoo doctor`: one line per thing a run depends on (LibTorch, OpenCV, the BLAS LibTorch uses and
+// its speed, threads, memory, free disk and write access where runs go, CUDA, image codecs).
+// Exit 1 when something would make a run fail.
+#include <string>
+
+namespace zoo {
+
+// run_parent: where run directories will go (default runs/).
+int doctor_command(const std::string& run_parent);
+
+}  // namespace zoo

@@ -1,0 +1,71 @@
+// The memory probe: it leaves training exactly as it was (batch-norm statistics, random stream),
+// its per-sample figure grows with the input size, and an absurd batch size is refused by name.
+#include "train/memory_check.h"
+
+#include <gtest/gtest.h>
+
+#include "train/tasks/keypoints_task.h"
+#include "train/tasks/mlm_task.h"
+
+namespace zoo {
+namespace {
+
+Config keypoints_config(int image_size) {
+  Config cfg(keypoints_task_defaults());
+  cfg.merge(Json{{"model", {{"base_width", 8}}},
+                 {"data", {{"image_size", image_size}, {"synthetic_train_size", 16}, {"synthetic_val_size", 8},
+                           {"workers", 0}}},
+                 {"eval", {{"batch_size", 4}, {"mean_pose_samples", 8}, {"train_samples", 4}}},
+                 {"train", {{"batch_size", 4}, {"threads", 1}}}},
+            "test");
+  return cfg;
+}
+
+TEST(MemoryCheck, ProbeLeavesBuffersAndRandomStreamAsTheyWere) {
+  auto task = make_keypoints_task(keypoints_config(64), "");
+  std::vector<torch::Tensor> before;
+  for (const auto& b : task->model().buffers()) before.push_back(b.clone());
+  ASSERT_FALSE(before.empty());  // the ResNet's batch-norm statistics
+  torch::manual_seed(7);
+  const torch::Tensor expected = torch::rand({4});
+  torch::manual_seed(7);
+  const MemoryEstimate e = estimate_step_memory(*task);
+  EXPECT_TRUE(torch::rand({4}).equal(expected));
+  const auto after = task->model().buffers();
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(after[i].equal(before[i])) << i;
+  EXPECT_EQ(e.probe_samples, 4);
+  double params = 0;
+  for (const auto& p : task->model().parameters()) params += static_cast<double>(p.nbytes());
+  EXPECT_DOUBLE_EQ(e.parameter_bytes, 4 * params);
+  // At least the input image itself (3 x 64 x 64 floats) per sample.
+  EXPECT_GT(e.bytes_per_sample, 3 * 64 * 64 * 4.0);
+}
+
+TEST(MemoryCheck, ActivationsGrowWithTheImageArea) {
+  const double small = estimate_step_memory(*make_keypoints_task(keypoints_config(64), "")).bytes_per_sample;
+  const double large = estimate_step_memory(*make_keypoints_task(keypoints_config(128), "")).bytes_per_sample;
+  // 4x the pixels: the activations scale with the area, up to what does not (the pooled head).
+  EXPECT_GT(large / small, 3.0);
+  EXPECT_LT(large / small, 4.5);
+}
+
+TEST(MemoryCheck, AnAbsurdBatchSizeIsRefusedByName) {
+  Config cfg(mlm_task_defaults());
+  cfg.merge(Json{{"model", {{"hidden_size", 32}, {"num_layers", 1}, {"num_heads", 2}, {"intermediate_size", 64}}},
+                 {"data", {{"max_seq_len", 32}, {"vocab_size", 200}, {"embedded_documents", 60}, {"val_max_sequences", 8}}},
+                 {"eval", {{"batch_size", 8}}}},
+            "test");
+  auto task = make_mlm_task(cfg, "");
+  check_step_memory(*task, 8, 1);  // fits
+  try {
+    check_step_memory(*task, 1000000000, 1);
+    FAIL() << "a billion sequences fit";
+  } catch (const UserError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("train.batch_size 1000000000 needs ~", 0), 0u) << what;
+    EXPECT_NE(what.find("GB available"), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace zoo
