@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "data/utf8.h"
 #include "io/atomic_file.h"
 
 namespace zoo {
@@ -91,7 +92,10 @@ void Config::set(const std::string& assignment) {
   try {
     value = Json::parse(text);
   } catch (const Json::parse_error&) {
-    value = text;  // a bare word such as adamw is a string
+    // A bare word such as adamw is a string. It must be UTF-8: config.json is written with
+    // nlohmann::json::dump, which throws on anything else (with a message naming no key).
+    if (!valid_utf8(text)) throw UserError("--set " + key + ": value is not valid UTF-8");
+    value = text;
   }
   // Build {"a": {"b": value}} from "a.b" and merge it.
   Json nested = value;

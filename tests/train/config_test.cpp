@@ -45,6 +45,16 @@ TEST(Config, UnknownKeyNamesKeyAndFile) {
   EXPECT_NE(e.find(path), std::string::npos) << e;
 }
 
+// Found by fuzzing (tests/fuzz/config_fuzz.cpp): a bare --set value that is not UTF-8 was kept
+// as a string, and writing config.json then threw nlohmann's "invalid UTF-8 byte" naming no key.
+TEST(Config, SetValueMustBeUtf8) {
+  Config c(trainer_defaults());
+  EXPECT_EQ(error_of([&] { c.set("optim.name=ad\xF6mw"); }), "--set optim.name: value is not valid UTF-8");
+  c.set("optim.name=ad\xC3\xB6mw");  // UTF-8 is fine
+  EXPECT_EQ(c.at("optim.name"), "ad\xC3\xB6mw");
+  EXPECT_NO_THROW(c.values().dump());
+}
+
 TEST(Config, WrongTypeIsAnError) {
   Config c(trainer_defaults());
   EXPECT_NE(error_of([&] { c.set("train.max_steps=\"many\""); }).find("must be an integer"), std::string::npos);
