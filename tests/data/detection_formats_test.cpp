@@ -279,7 +279,7 @@ TEST(DetectionFormats, YoloErrors) {
             std::string::npos);
 }
 
-// Found by fuzzing (tests/fuzz/yolo_fuzz.cpp): class 2147483647 overflowed `class + 1`, and
+// Found by review, confirmed by the YOLO fuzz target's UBSan: class 2147483647 overflowed `class + 1`, and
 // class names are made for ids 0..max, so a class of 2000000000 asked for two billion strings.
 TEST(DetectionFormats, YoloClassIdsAreBounded) {
   auto error = [](const std::string& name, const std::string& labels) {
@@ -295,8 +295,8 @@ TEST(DetectionFormats, YoloClassIdsAreBounded) {
   EXPECT_EQ(d.samples[0].labels, std::vector<int>{100000});
 }
 
-// Found by fuzzing (tests/fuzz/voc_fuzz.cpp): a <width> of 1e20 was converted to int (undefined
-// behaviour), and element text with a line break made a two-line message.
+// A <width> of 1e20 was converted to int (undefined behaviour; found by review, confirmed by the
+// VOC fuzz target's UBSan), and element text with a line break made a two-line message (fuzzing).
 TEST(DetectionFormats, VocSizesBeyondIntAndLineBreaksInTextAreOneLineErrors) {
   const auto dir = temp_dir("voc_fuzz");
   write_image(dir / "images" / "p.jpg", 50, 40);
@@ -323,7 +323,7 @@ TEST(DetectionFormats, CocoSizesBeyondIntAreErrors) {
   EXPECT_NE(e.find("i.json: images[0]: width and height must be positive integers below 2^31"), std::string::npos) << e;
 }
 
-// Found by fuzzing (tests/fuzz/detection_csv_fuzz.cpp): class_id 2147483647 overflowed id + 1 and
+// Found by review, confirmed by the CSV fuzz target's UBSan: class_id 2147483647 overflowed id + 1 and
 // the loop making names for ids 0..max never ended.
 TEST(DetectionFormats, CsvClassIdsAreBounded) {
   const auto dir = temp_dir("csv_class_id");
