@@ -1,4 +1,5 @@
 #include "data/detection_formats.h"
+#include "io/error.h"
 
 #include <tinyxml2.h>
 
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/core/utility.hpp>
@@ -28,7 +30,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
-  throw std::runtime_error(where + ": " + what);
+  throw UserError(where + ": " + what);
 }
 
 std::string trim(const std::string& s) {
@@ -45,6 +47,12 @@ bool parse_int(const std::string& s, int& v) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   return !s.empty() && ec == std::errc() && end == s.data() + s.size();
 }
+
+// Largest class id a YOLO label or a CSV class_id may have: class names are made for ids 0..max,
+// so a corrupt id of 2000000000 would otherwise ask for two billion of them (and id + 1 overflow).
+constexpr int kMaxClassId = 99999;
+// Largest image width or height a label file may give: sizes are ints.
+constexpr double kMaxImageSide = std::numeric_limits<int>::max();
 
 std::string box_text(const std::array<float, 4>& b) {
   char text[96];
@@ -250,9 +258,11 @@ DetectionDataset load_coco_json(const std::string& json_path, const DetectionLoa
     const std::string file = json_string(im, "file_name", where);
     if (image_dir.empty()) image_dir = coco_image_dir(json_path, file, options);
     s.image_path = join(image_dir, file);
-    s.width = static_cast<int>(json_int(im, "width", where));
-    s.height = static_cast<int>(json_int(im, "height", where));
-    if (s.width <= 0 || s.height <= 0) fail(where, "width and height must be positive");
+    const int64_t width = json_int(im, "width", where), height = json_int(im, "height", where);
+    if (width <= 0 || height <= 0 || width > kMaxImageSide || height > kMaxImageSide)
+      fail(where, "width and height must be positive integers below 2^31");
+    s.width = static_cast<int>(width);
+    s.height = static_cast<int>(height);
     require_image(s.image_path, where);
     if (!sample_of.emplace(json_int(im, "id", where), d.samples.size()).second) fail(where, "duplicate image id");
     d.samples.push_back(std::move(s));
@@ -358,8 +368,8 @@ DetectionDataset load_voc_dir(const std::string& xml_dir, const DetectionLoadOpt
     const XMLElement* size = xml_child(root, "size", path, "<annotation>");
     for (auto [name, value] : {std::pair<const char*, int*>{"width", &s.width}, {"height", &s.height}}) {
       const double v = xml_number(size, name, path, "<size>");
-      if (v <= 0 || v != std::floor(v))
-        fail(xml_where(path, size, std::string("<size>/<") + name + ">"), "must be a positive integer");
+      if (v <= 0 || v != std::floor(v) || v > kMaxImageSide)  // converting a larger double to int is UB
+        fail(xml_where(path, size, std::string("<size>/<") + name + ">"), "must be a positive integer below 2^31");
       *value = static_cast<int>(v);
     }
     require_image(s.image_path, path);
@@ -447,7 +457,7 @@ std::vector<cv::Size> decoded_sizes(const std::vector<fs::path>& images) {
     }
   });
   for (const auto& e : errors)
-    if (!e.empty()) throw std::runtime_error(e);
+    if (!e.empty()) throw UserError(e);
   return sizes;
 }
 
@@ -488,7 +498,8 @@ DetectionDataset load_yolo_dir(const std::string& path, const DetectionLoadOptio
           fail(where(), "expected 5 fields 'class cx cy w h', got " + std::to_string(f.size()) +
                             (f.size() > 5 ? " (polygon labels are not supported)" : ""));
         int cls = 0;
-        if (!parse_int(f[0], cls) || cls < 0) fail(where(), "class '" + f[0] + "' is not an integer >= 0");
+        if (!parse_int(f[0], cls) || cls < 0 || cls > kMaxClassId)
+          fail(where(), "class '" + f[0] + "' is not an integer in 0.." + std::to_string(kMaxClassId));
         double v[4];
         for (int k = 0; k < 4; ++k)
           if (!parse_double(f[static_cast<size_t>(k) + 1], v[k]))
@@ -596,7 +607,8 @@ DetectionDataset load_detection_csv(const std::string& csv_path, const Detection
       label = class_labels.id(f[class_col]);
     } else {
       int id = 0;
-      if (!parse_int(f[class_col], id) || id < 0) fail(where(), "class_id '" + f[class_col] + "' is not an integer >= 0");
+      if (!parse_int(f[class_col], id) || id < 0 || id > kMaxClassId)
+        fail(where(), "class_id '" + f[class_col] + "' is not an integer in 0.." + std::to_string(kMaxClassId));
       label = id + 1;
       const std::string name = has_class_name ? f[column["class_name"]] : std::to_string(id);
       const auto [known, first] = id_names.emplace(id, name);

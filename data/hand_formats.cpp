@@ -1,4 +1,5 @@
 #include "data/hand_formats.h"
+#include "io/error.h"
 
 #include <algorithm>
 #include <charconv>
@@ -22,7 +23,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
-  throw std::runtime_error(where + ": " + what);
+  throw UserError(where + ": " + what);
 }
 
 std::string join_to_folder_of(const std::string& file, const std::string& relative) {

@@ -1,4 +1,5 @@
 #include "data/sts_pairs.h"
+#include "io/error.h"
 
 #include "data/utf8.h"
 
@@ -35,14 +36,14 @@ std::string format_number(double v) {
 }
 
 [[noreturn]] void fail(const std::string& path, size_t line, const std::string& what) {
-  throw std::runtime_error(path + ":" + std::to_string(line) + ": " + what);
+  throw UserError(path + ":" + std::to_string(line) + ": " + what);
 }
 
 // The file as lines (lines[k] is line k + 1): BOM dropped, one trailing '\r' per line dropped,
 // every line checked to be UTF-8 so that no parser below sees undecodable text.
 std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
+  if (!in) throw UserError(path + ": cannot open");
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
     if (lines.empty() && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
@@ -50,7 +51,7 @@ std::vector<std::string> read_lines(const std::string& path) {
     if (!valid_utf8(line)) fail(path, lines.size() + 1, "invalid UTF-8");
     lines.push_back(std::move(line));
   }
-  if (in.bad()) throw std::runtime_error(path + ": read error");
+  if (in.bad()) throw UserError(path + ": read error");
   return lines;
 }
 
@@ -267,7 +268,7 @@ std::vector<SentencePair> load_sts_pairs(const std::string& path, const std::str
   else if (kind == "jsonl") pairs = read_jsonl(lines, rows);
   else throw std::invalid_argument("load_sts_pairs: unknown format '" + format + "' (stsb, csv, sick, jsonl, auto)");
   if (pairs.empty())
-    throw std::runtime_error(path + ": no sentence pairs" + (sick_split.empty() ? "" : " in split " + sick_split));
+    throw UserError(path + ": no sentence pairs" + (sick_split.empty() ? "" : " in split " + sick_split));
   return pairs;
 }
 

@@ -1,4 +1,5 @@
 #include "data/text_corpus.h"
+#include "io/error.h"
 
 #include <fstream>
 #include <random>
@@ -27,19 +28,19 @@ int heading_level(const std::string& line) {
 
 std::vector<Document> read_text_documents(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open text file");
+  if (!in) throw UserError(path + ": cannot open text file");
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
     const std::string where = path + ":" + std::to_string(lines.size() + 1);
     if (line.size() > kMaxTextLineBytes)
-      throw std::runtime_error(where + ": line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
+      throw UserError(where + ": line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
                                std::to_string(kMaxTextLineBytes));
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (lines.empty() && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // byte-order mark
-    if (!valid_utf8(line)) throw std::runtime_error(where + ": invalid UTF-8 (text files must be UTF-8)");
+    if (!valid_utf8(line)) throw UserError(where + ": invalid UTF-8 (text files must be UTF-8)");
     lines.push_back(std::move(line));
   }
-  if (in.bad()) throw std::runtime_error(path + ": read error");
+  if (in.bad()) throw UserError(path + ": read error");
   // WikiText separates every paragraph by a blank line and articles by " = Title = " lines:
   // when a file has such titles they delimit documents; otherwise blank lines do.
   bool titled = false;
@@ -52,7 +53,7 @@ std::vector<Document> read_text_documents(const std::string& path) {
     if (!blank(line) && level == 0) docs.back().push_back(line);
   }
   if (docs.back().empty()) docs.pop_back();
-  if (docs.empty()) throw std::runtime_error(path + ": no text found");
+  if (docs.empty()) throw UserError(path + ": no text found");
   return docs;
 }
 

@@ -1,4 +1,5 @@
 #include "data/wordpiece.h"
+#include "io/error.h"
 
 #include <unistd.h>
 
@@ -283,21 +284,21 @@ Vocab::Vocab(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {
 
 Vocab Vocab::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open vocabulary file");
+  if (!in) throw UserError(path + ": cannot open vocabulary file");
   std::vector<std::string> tokens;
   std::string line;
   while (std::getline(in, line)) {
     while (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
     if (!valid_utf8(line)) {
-      throw std::runtime_error(path + ":" + std::to_string(tokens.size() + 1) +
+      throw UserError(path + ":" + std::to_string(tokens.size() + 1) +
                                ": invalid UTF-8 (not a vocab.txt?)");
     }
     tokens.push_back(std::move(line));
   }
-  if (in.bad()) throw std::runtime_error(path + ": read error");
-  if (tokens.empty()) throw std::runtime_error(path + ": empty vocabulary file");
+  if (in.bad()) throw UserError(path + ": read error");
+  if (tokens.empty()) throw UserError(path + ": empty vocabulary file");
   if (const char* missing = missing_special(index_tokens(tokens))) {
-    throw std::runtime_error(path + ": missing special token " + missing);
+    throw UserError(path + ": missing special token " + missing);
   }
   return Vocab(std::move(tokens));
 }
@@ -305,19 +306,19 @@ Vocab Vocab::load(const std::string& path) {
 void Vocab::save(const std::string& path) const {
   for (size_t i = 0; i < tokens_.size(); ++i) {  // checked before touching the disk
     if (tokens_[i].find_first_of("\r\n") != std::string::npos) {
-      throw std::runtime_error(path + ": token " + std::to_string(i) + " contains a line break");
+      throw UserError(path + ": token " + std::to_string(i) + " contains a line break");
     }
   }
   // Write-then-rename: a reader never sees a half-written vocab.txt.
   const std::string tmp = path + "." + std::to_string(::getpid()) + ".tmp";  // one per writer
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  if (!out) throw std::runtime_error(tmp + ": cannot open for writing");
+  if (!out) throw UserError(tmp + ": cannot open for writing");
   for (const std::string& t : tokens_) out << t << '\n';
   out.close();
   const bool written = static_cast<bool>(out);
   if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
-    throw std::runtime_error(written ? path + ": cannot rename " + tmp + " into place"
+    throw UserError(written ? path + ": cannot rename " + tmp + " into place"
                                      : tmp + ": write error");
   }
 }

@@ -3,6 +3,7 @@
 #include <caffe2/serialize/inline_container.h>
 
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -37,8 +38,11 @@ c10::optional<torch::Dtype> storage_dtype(const std::string& global) {
 // torch.save writes it on every platform LibTorch ships for.
 namespace {
 
+// Values live in the reader (an arena) and refer to each other by plain pointers: a pickle can
+// make a list that contains itself (memo + APPEND), which reference counting would leak, and a
+// deep nesting that recursive destruction would overflow the stack on.
 struct PickleValue;
-using PickleRef = std::shared_ptr<PickleValue>;
+using PickleRef = PickleValue*;
 struct PickleValue {
   enum class Kind { kNone, kBool, kInt, kFloat, kString, kGlobal, kTuple, kList, kDict, kTensor };
   Kind kind = Kind::kNone;
@@ -50,31 +54,9 @@ struct PickleValue {
 };
 using Kind = PickleValue::Kind;
 
-PickleRef make(Kind kind) {
-  auto v = std::make_shared<PickleValue>();
-  v->kind = kind;
-  return v;
-}
-PickleRef make_int(Kind kind, int64_t i) {
-  auto v = make(kind);
-  v->integer = i;
-  return v;
-}
-PickleRef make_text(Kind kind, std::string text) {
-  auto v = make(kind);
-  v->text = std::move(text);
-  return v;
-}
-PickleRef make_items(Kind kind, std::vector<PickleRef> items) {
-  auto v = make(kind);
-  v->items = std::move(items);
-  return v;
-}
-PickleRef make_tensor(torch::Tensor t) {
-  auto v = make(Kind::kTensor);
-  v->tensor = std::move(t);
-  return v;
-}
+// Longest module or name of a STACK_GLOBAL: it joins two strings already on the stack, so
+// without a bound a file could double a string's size with every few bytes.
+constexpr size_t kMaxGlobalName = 256;
 
 class TorchSaveReader {
  public:
@@ -84,6 +66,33 @@ class TorchSaveReader {
     pickle_.assign(static_cast<const char*>(data.get()), size);
   }
 
+  PickleRef make(Kind kind) {
+    values_.emplace_back();
+    values_.back().kind = kind;
+    return &values_.back();
+  }
+  PickleRef make_int(Kind kind, int64_t i) {
+    auto v = make(kind);
+    v->integer = i;
+    return v;
+  }
+  PickleRef make_text(Kind kind, std::string text) {
+    auto v = make(kind);
+    v->text = std::move(text);
+    return v;
+  }
+  PickleRef make_items(Kind kind, std::vector<PickleRef> items) {
+    auto v = make(kind);
+    v->items = std::move(items);
+    return v;
+  }
+  PickleRef make_tensor(torch::Tensor t) {
+    auto v = make(Kind::kTensor);
+    v->tensor = std::move(t);
+    return v;
+  }
+
+  // The unpickled object; valid as long as the reader.
   PickleRef run() {
     for (;;) {
       const uint8_t op = byte();
@@ -165,6 +174,9 @@ class TorchSaveReader {
         }
         case 0x93: {  // STACK_GLOBAL
           const auto name = pop(), module = pop();
+          if (name->kind != Kind::kString || module->kind != Kind::kString) fail("corrupt pickle");
+          if (name->text.size() > kMaxGlobalName || module->text.size() > kMaxGlobalName)
+            fail("global name longer than " + std::to_string(kMaxGlobalName) + " bytes");
           push(make_text(Kind::kGlobal, module->text + "." + name->text));
           break;
         }
@@ -236,7 +248,7 @@ class TorchSaveReader {
   }
   PickleValue* container(Kind kind) const {
     if (top()->kind != kind) fail("corrupt pickle");
-    return top().get();
+    return top();
   }
   void append(Kind kind, const std::vector<PickleRef>& values) {
     auto& items = container(kind)->items;
@@ -258,6 +270,26 @@ class TorchSaveReader {
     return out;
   }
 
+  // A tensor must lie inside its storage: set_ would otherwise grow the storage to fit, an
+  // allocation of whatever size the file names (and of uninitialised memory).
+  void check_view(int64_t storage_numel, int64_t offset, const std::vector<int64_t>& sizes,
+                  const std::vector<int64_t>& strides) const {
+    if (sizes.size() != strides.size()) fail("tensor sizes and strides differ in length");
+    if (offset < 0) fail("negative storage offset");
+    int64_t last = offset, numel = 1;  // index of the last element; element count
+    for (size_t d = 0; d < sizes.size(); ++d) {
+      if (sizes[d] < 0 || strides[d] < 0) fail("negative tensor size or stride");
+      int64_t step = 0;
+      if (__builtin_mul_overflow(numel, sizes[d], &numel) ||
+          (sizes[d] > 0 && (__builtin_mul_overflow(sizes[d] - 1, strides[d], &step) ||
+                            __builtin_add_overflow(last, step, &last))))
+        fail("tensor too large");
+    }
+    if (numel > 0 && last >= storage_numel)
+      fail("tensor of " + std::to_string(numel) + " elements reaches element " + std::to_string(last) +
+           " of a storage of " + std::to_string(storage_numel));
+  }
+
   // The callables torch.save uses for a dict of tensors; anything else is refused.
   PickleRef reduce(const PickleValue& callable, const PickleValue& args) {
     if (callable.kind != Kind::kGlobal || args.kind != Kind::kTuple) fail("unsupported object");
@@ -266,9 +298,10 @@ class TorchSaveReader {
     if (name == "collections.OrderedDict" && a.empty()) return make(Kind::kDict);
     if (name == "torch._utils._rebuild_tensor_v2" && a.size() >= 4 && a[0]->kind == Kind::kTensor) {
       const auto& storage = a[0]->tensor;
-      return make_tensor(
-          torch::empty({0}, storage.options())
-              .set_(storage.storage(), integer(a[1]), integers(a[2]), integers(a[3])));
+      const int64_t offset = integer(a[1]);
+      const auto sizes = integers(a[2]), strides = integers(a[3]);
+      check_view(storage.numel(), offset, sizes, strides);
+      return make_tensor(torch::empty({0}, storage.options()).set_(storage.storage(), offset, sizes, strides));
     }
     // A Parameter wraps its tensor; a C++ pickle_save tags dicts with their static type.
     if ((name == "torch._utils._rebuild_parameter" ||
@@ -291,7 +324,7 @@ class TorchSaveReader {
       const auto [data, bytes] = zip_->getRecord("data/" + key);
       const auto element = static_cast<size_t>(c10::elementSize(*dtype));
       auto storage = torch::empty({static_cast<int64_t>(bytes / element)}, *dtype);
-      std::memcpy(storage.data_ptr(), data.get(), bytes - bytes % element);
+      if (bytes >= element) std::memcpy(storage.data_ptr(), data.get(), bytes - bytes % element);  // not into nullptr
       found = storages_.emplace(key, storage).first;  // shared: tied tensors stay tied
     }
     return make_tensor(found->second);
@@ -305,29 +338,29 @@ class TorchSaveReader {
   std::vector<size_t> marks_;
   std::map<uint64_t, PickleRef> memo_;
   std::map<std::string, torch::Tensor> storages_;
+  std::deque<PickleValue> values_;  // every value made; a deque never moves them
 };
 
 }  // namespace
 
 std::map<std::string, torch::Tensor> read_torch_tensor_dict(const std::string& path) {
   if (!std::ifstream(path)) throw UserError(path + ": cannot open file");
-  PickleRef root;
+  std::map<std::string, torch::Tensor> out;
   try {
-    root = TorchSaveReader(path).run();
+    TorchSaveReader reader(path);
+    const PickleRef root = reader.run();
+    if (root->kind != Kind::kDict) throw UserError(path + ": expected a dict of tensors");
+    for (size_t i = 0; i + 1 < root->items.size(); i += 2) {
+      const auto& key = root->items[i];
+      const auto& value = root->items[i + 1];
+      if (key->kind != Kind::kString) throw UserError(path + ": expected a dict with string keys");
+      if (value->kind != Kind::kTensor) throw UserError(path + ": entry '" + key->text + "' is not a tensor");
+      out[key->text] = value->tensor;
+    }
   } catch (const c10::Error& e) {  // not a zip, missing record, inconsistent tensor geometry
     std::string why = e.what_without_backtrace();
     throw UserError(path + ": cannot read this torch.save file (zip format expected): " +
                     why.substr(0, why.find('\n')));
-  }
-  if (root->kind != Kind::kDict) throw UserError(path + ": expected a dict of tensors");
-  std::map<std::string, torch::Tensor> out;
-  for (size_t i = 0; i + 1 < root->items.size(); i += 2) {
-    const auto& key = root->items[i];
-    const auto& value = root->items[i + 1];
-    if (key->kind != Kind::kString) throw UserError(path + ": expected a dict with string keys");
-    if (value->kind != Kind::kTensor)
-      throw UserError(path + ": entry '" + key->text + "' is not a tensor");
-    out[key->text] = value->tensor;
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "data/utf8.h"
 #include "io/atomic_file.h"
 
 namespace zoo {
@@ -38,14 +39,23 @@ Json read_json_file(const std::string& path) {
   const std::string text = buffer.str();
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    // Convert the byte offset into a line number for the message.
-    size_t line = 1;
-    for (size_t i = 0; i < std::min<size_t>(e.byte, text.size()); ++i) line += text[i] == '\n';
-    std::string what = e.what();
-    const auto colon = what.rfind(": ");
-    throw UserError(path + ":" + std::to_string(line) + ": invalid JSON: " +
-                    (colon == std::string::npos ? what : what.substr(colon + 2)));
+  } catch (const Json::exception& e) {
+    // A syntax error's byte offset becomes a line number; a number too large for a double
+    // (out_of_range 406, found by fuzzing) has no position.
+    std::string where = path;
+    if (const auto* syntax = dynamic_cast<const Json::parse_error*>(&e)) {
+      size_t line = 1;
+      for (size_t i = 0; i < std::min<size_t>(syntax->byte, text.size()); ++i) line += text[i] == '\n';
+      where += ":" + std::to_string(line);
+    }
+    // What follows nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: "
+    // or its "[json.exception.out_of_range.406] " prefix.
+    const std::string what = e.what();
+    const auto colon = what.rfind(": "), bracket = what.find("] ");
+    throw UserError(where + ": invalid JSON: " +
+                    (colon != std::string::npos   ? what.substr(colon + 2)
+                     : bracket != std::string::npos ? what.substr(bracket + 2)
+                                                    : what));
   }
 }
 
@@ -87,10 +97,14 @@ void Config::set(const std::string& assignment) {
     throw UserError("--set '" + assignment + "': expected key.path=value");
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
+  // Key and value must be UTF-8: a bare-word value or a key segment ends up in the config (or in
+  // an error quoting it), written with nlohmann::json::dump, which throws on anything else with
+  // a message naming no key.
+  if (!valid_utf8(assignment)) throw UserError("--set " + key + ": not valid UTF-8");
   Json value;
   try {
     value = Json::parse(text);
-  } catch (const Json::parse_error&) {
+  } catch (const Json::exception&) {  // parse_error, or out_of_range for 1e999
     value = text;  // a bare word such as adamw is a string
   }
   // Build {"a": {"b": value}} from "a.b" and merge it.

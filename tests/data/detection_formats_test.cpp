@@ -279,6 +279,60 @@ TEST(DetectionFormats, YoloErrors) {
             std::string::npos);
 }
 
+// Found by review, confirmed by the YOLO fuzz target's UBSan: class 2147483647 overflowed `class + 1`, and
+// class names are made for ids 0..max, so a class of 2000000000 asked for two billion strings.
+TEST(DetectionFormats, YoloClassIdsAreBounded) {
+  auto error = [](const std::string& name, const std::string& labels) {
+    const auto dir = write_yolo(temp_dir(name), labels);
+    return error_of([&] { load_yolo_dir(dir.string()); });
+  };
+  EXPECT_NE(error("yolo_max_int", "2147483647 0.5 0.5 0.1 0.1\n").find("a.txt:1: class '2147483647' is not an integer in 0..99999"),
+            std::string::npos);
+  EXPECT_NE(error("yolo_big", "0 0.5 0.5 0.1 0.1\n100000 0.5 0.5 0.1 0.1\n").find("a.txt:2: class '100000'"),
+            std::string::npos);
+  const auto d = load_yolo_dir(write_yolo(temp_dir("yolo_max"), "99999 0.5 0.5 0.1 0.1\n").string());
+  EXPECT_EQ(d.class_names.size(), 100000u);
+  EXPECT_EQ(d.samples[0].labels, std::vector<int>{100000});
+}
+
+// A <width> of 1e20 was converted to int (undefined behaviour; found by review, confirmed by the
+// VOC fuzz target's UBSan), and element text with a line break made a two-line message (fuzzing).
+TEST(DetectionFormats, VocSizesBeyondIntAndLineBreaksInTextAreOneLineErrors) {
+  const auto dir = temp_dir("voc_fuzz");
+  write_image(dir / "images" / "p.jpg", 50, 40);
+  auto error = [&](const std::string& xml) {
+    fs::remove_all(dir / "xml");
+    write_file(dir / "xml" / "p.xml", xml);
+    return error_of([&] { load_voc_dir((dir / "xml").string()); });
+  };
+  std::string e = error("<annotation><filename>p.jpg</filename><size><width>1e20</width><height>40</height></size>"
+                        "</annotation>");
+  EXPECT_NE(e.find("p.xml:1: <size>/<width>: must be a positive integer below 2^31"), std::string::npos) << e;
+  e = error(voc_xml("p.jpg", 50, 40, voc_object("a", "1\n2", 1, 9, 9)));
+  EXPECT_NE(e.find("<object> 0/<bndbox>/<xmin>: '1\\n2' is not a number"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+}
+
+// COCO sizes are int64 in JSON: 4294967297 used to become a width of 1 (int truncation).
+TEST(DetectionFormats, CocoSizesBeyondIntAreErrors) {
+  const auto dir = temp_dir("coco_size");
+  write_image(dir / "a.jpg", 8, 8);
+  write_file(dir / "i.json", R"({"images": [{"id": 1, "file_name": "a.jpg", "width": 4294967297, "height": 8}],
+                                 "categories": [], "annotations": []})");
+  const std::string e = error_of([&] { load_coco_json((dir / "i.json").string()); });
+  EXPECT_NE(e.find("i.json: images[0]: width and height must be positive integers below 2^31"), std::string::npos) << e;
+}
+
+// Found by review, confirmed by the CSV fuzz target's UBSan: class_id 2147483647 overflowed id + 1 and
+// the loop making names for ids 0..max never ended.
+TEST(DetectionFormats, CsvClassIdsAreBounded) {
+  const auto dir = temp_dir("csv_class_id");
+  write_image(dir / "a.jpg", 20, 20);
+  write_file(dir / "b.csv", "image,width,height,class_id,x1,y1,x2,y2\na.jpg,20,20,2147483647,1,2,10,12\n");
+  const std::string e = error_of([&] { load_detection_csv((dir / "b.csv").string()); });
+  EXPECT_NE(e.find("b.csv:2: class_id '2147483647' is not an integer in 0..99999"), std::string::npos) << e;
+}
+
 // ---- CSV ----
 
 TEST(DetectionFormats, CsvRaccoonLayout) {

@@ -145,6 +145,13 @@ TEST(StsPairs, CsvErrorsNameTheRecordLine) {
             std::string::npos);
 }
 
+// Found by fuzzing (tests/fuzz/sts_pairs_fuzz.cpp): a quoted multi-line field quoted back in the
+// message made it two lines; the CLI prints errors as one.
+TEST(StsPairs, LineBreaksQuotedInAnErrorAreEscaped) {
+  const auto path = write_temp("multi.csv", "sen,,\"multi\nline\",1\n");
+  EXPECT_EQ(load_error(path, "csv"), path + ":1: score 'multi\\nline' is not a number");
+}
+
 TEST(StsPairs, SickFindsColumnsByNameFiltersSplitAndHandlesCrlf) {
   const std::string text =
       "pair_ID\tsentence_A\tsentence_B\tentailment_label\trelatedness_score\tSemEval_set\r\n"

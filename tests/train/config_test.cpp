@@ -45,6 +45,28 @@ TEST(Config, UnknownKeyNamesKeyAndFile) {
   EXPECT_NE(e.find(path), std::string::npos) << e;
 }
 
+// Found by fuzzing (tests/fuzz/config_fuzz.cpp): a bare --set value that is not UTF-8 was kept
+// as a string, and writing config.json then threw nlohmann's "invalid UTF-8 byte" naming no key;
+// so did the "must be an integer, got ..." message for a key segment that is not UTF-8.
+TEST(Config, SetKeyAndValueMustBeUtf8) {
+  Config c(trainer_defaults());
+  EXPECT_EQ(error_of([&] { c.set("optim.name=ad\xF6mw"); }), "--set optim.name: not valid UTF-8");
+  EXPECT_EQ(error_of([&] { c.set("train.batch_size.\xFF=1"); }), "--set train.batch_size.\xFF: not valid UTF-8");
+  c.set("optim.name=ad\xC3\xB6mw");  // UTF-8 is fine
+  EXPECT_EQ(c.at("optim.name"), "ad\xC3\xB6mw");
+  EXPECT_NO_THROW(c.values().dump());
+}
+
+// Found by fuzzing: nlohmann throws out_of_range (not parse_error) for a number beyond double,
+// which escaped both readers as "[json.exception.out_of_range.406] ..." naming no file or key.
+TEST(Config, NumberBeyondDoubleIsAnErrorNamingTheFileOrKey) {
+  Config c(trainer_defaults());
+  const std::string path = write_temp("cfg_huge", R"({"optim": {"lr": 1e999}})");
+  EXPECT_EQ(error_of([&] { c.merge_file(path); }), path + ": invalid JSON: number overflow parsing '1e999'");
+  EXPECT_EQ(error_of([&] { c.set("optim.lr=1e999"); }),
+            "--set optim.lr: key 'optim.lr' must be a number, got a string \"1e999\"");
+}
+
 TEST(Config, WrongTypeIsAnError) {
   Config c(trainer_defaults());
   EXPECT_NE(error_of([&] { c.set("train.max_steps=\"many\""); }).find("must be an integer"), std::string::npos);

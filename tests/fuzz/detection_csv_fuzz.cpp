@@ -1,0 +1,20 @@
+// libFuzzer target: any bytes as a detection CSV, one row per box (load_detection_csv). The
+// scratch folder holds empty files a.jpg and b.jpg for rows to name (the loader only checks that
+// images exist).
+#include <cstddef>
+#include <cstdint>
+
+#include "tests/fuzz/detection_check.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const bool images = [] {
+    zoo::fuzz::write_file("a.jpg", "", 0);
+    zoo::fuzz::write_file("b.jpg", "", 0);
+    return true;
+  }();
+  (void)images;
+  const std::string path = zoo::fuzz::write_file("boxes.csv", data, size);
+  zoo::fuzz::load_all_policies(path,
+                               [&](const zoo::DetectionLoadOptions& o) { return zoo::load_detection_csv(path, o); });
+  return 0;
+}
