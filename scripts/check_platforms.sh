@@ -52,6 +52,9 @@ bind() {  # bind SOURCE TARGET-INSIDE-ROOT [ro]
   mkdir -p "$trixie_root$2"
   mount --bind "$1" "$trixie_root$2"
   mounts+=("$trixie_root$2")
+  # Private: where / is a shared mount (systemd's default), the build-py mount below the source
+  # tree's would otherwise propagate back to the host's tree.
+  mount --make-private "$trixie_root$2"
   [ "${3:-}" != ro ] || mount -o remount,bind,ro "$trixie_root$2"
 }
 in_root() {
@@ -70,6 +73,7 @@ check_trixie() {
   trap unmount_all EXIT
   bind /proc /proc
   bind /dev /dev
+  bind /dev/pts /dev/pts  # apt logs through a pseudo-terminal
   # The host's /tmp, so that scripts/build.sh inside takes the same build lock as outside.
   bind /tmp /tmp
   # The source tree at the same path; build-py/ (the Python reference venv, made for the host's
