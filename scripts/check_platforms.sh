@@ -115,20 +115,22 @@ check_trixie() {
 # ---- LibTorch from PyPI's CUDA torch wheel ----
 
 check_cuda() {
-  local log=$repo/build-cuda/check.log start build_s site torch_dir
-  if ! "$cuda_venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$cuda_torch')" 2>/dev/null; then
+  local log=$repo/build-cuda/check.log start build_s site
+  if ! "$cuda_venv/bin/python" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$cuda_torch')" 2>/dev/null; then
     echo "check_platforms: installing torch==$cuda_torch (CUDA, several GB) into $cuda_venv"
     rm -rf "$cuda_venv"
     python3 -m venv "$cuda_venv"
     "$cuda_venv/bin/pip" install -q --disable-pip-version-check "torch==$cuda_torch"
   fi
-  torch_dir=$("$cuda_venv/bin/python" -c 'import torch; print(torch.utils.cmake_prefix_path)')/Torch
   site=$("$cuda_venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  # The wheel's torch/ as a CMake prefix, not only Torch_DIR: TorchConfig.cmake finds libtorch.so
+  # and libc10.so with find_library(... PATHS <wheel>/lib), which searches the system's
+  # directories first, and there Debian's LibTorch 1.13 would be linked against 2.x headers.
   # nccl.h from the nvidia-nccl wheel torch depends on: the NCCL its libtorch_cuda.so loads.
   # Torch's CMake files look for the CUDA toolkit (nvcc and cudart) under /usr/local/cuda.
   mkdir -p build-cuda
   start=$(date +%s)
-  if ! ZOO_BUILD_DIR=build-cuda ZOO_JOBS=$jobs ZOO_CMAKE_ARGS="-DTorch_DIR=$torch_dir -DZOO_WITH_NCCL=ON \
+  if ! ZOO_BUILD_DIR=build-cuda ZOO_JOBS=$jobs ZOO_CMAKE_ARGS="-DCMAKE_PREFIX_PATH=$site/torch -DZOO_WITH_NCCL=ON \
        -DZOO_NCCL_INCLUDE_DIR=$site/nvidia/nccl/include -DCUDAToolkit_ROOT=${CUDA_HOME:-/usr/local/cuda} \
        -DCMAKE_CUDA_COMPILER=${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" \
        scripts/build.sh > build-cuda/build.log 2>&1; then
@@ -138,7 +140,7 @@ check_cuda() {
   fi
   build_s=$(( $(date +%s) - start ))
   flock "$lock" ctest --test-dir build-cuda --output-on-failure --timeout 600 -j "$jobs" > "$log" 2>&1 || true
-  summaries+=("cuda: torch $("$cuda_venv/bin/python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)')," \
+  summaries+=("cuda: torch $("$cuda_venv/bin/python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null)," \
               "nvcc $(${CUDA_HOME:-/usr/local/cuda}/bin/nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'), NCCL on:" \
               "build ${build_s} s, $(ctest_counts "$log") on CPU (build-cuda/check.log)")
   grep -q ' 0 tests failed' "$log"

@@ -23,7 +23,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail=0
 
-torch_prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+torch_root=$("$py" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)
 "$py" -c 'import torch; assert torch.cuda.is_available(), "torch sees no GPU"; print("device_check: torch", torch.__version__, "CUDA", torch.version.cuda, torch.cuda.get_device_name(0))'
 gpus=$("$py" -c 'import torch; print(torch.cuda.device_count())')
 # nccl.h: the one of the nvidia-nccl wheel next to torch, else the system's.
@@ -32,7 +32,9 @@ nccl_args=()
 [ ! -f "$site/nvidia/nccl/include/nccl.h" ] || nccl_args=(-DZOO_NCCL_INCLUDE_DIR="$site/nvidia/nccl/include")
 
 start=$(date +%s)
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTorch_DIR="$torch_prefix/Torch" -DZOO_WITH_NCCL=ON \
+# torch's own folder as the prefix (not only Torch_DIR): TorchConfig.cmake's find_library would
+# otherwise prefer a system LibTorch (e.g. Debian's) over the one next to these headers.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_root" -DZOO_WITH_NCCL=ON \
   "${nccl_args[@]}" >/dev/null
 cmake --build "$build" -j "$(nproc)" >"$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
 echo "device_check: build $(( $(date +%s) - start )) s"
