@@ -107,8 +107,7 @@ check_trixie() {
     py_check="FAILED (build-trixie/python_check.log)"
   fi
   unmount_all; trap - EXIT
-  summaries+=("trixie: libtorch-dev, libopencv-dev, g++, python3-torch ${versions% }: build ${build_s} s," \
-              "$(ctest_counts "$log") (build-trixie/check.log); Python export check: $py_check")
+  summaries+=("trixie: libtorch-dev, libopencv-dev, g++, python3-torch ${versions% }: build ${build_s} s, $(ctest_counts "$log") (build-trixie/check.log); Python export check: $py_check")
   grep -q ' 0 tests failed' "$log" && [ "$py_check" = ok ]
 }
 
@@ -140,9 +139,10 @@ check_cuda() {
   fi
   build_s=$(( $(date +%s) - start ))
   flock "$lock" ctest --test-dir build-cuda --output-on-failure --timeout 600 -j "$jobs" > "$log" 2>&1 || true
-  summaries+=("cuda: torch $("$cuda_venv/bin/python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null)," \
-              "nvcc $(${CUDA_HOME:-/usr/local/cuda}/bin/nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'), NCCL on:" \
-              "build ${build_s} s, $(ctest_counts "$log") on CPU (build-cuda/check.log)")
+  local torch_version nvcc_version
+  torch_version=$("$cuda_venv/bin/python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null)
+  nvcc_version=$("${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')
+  summaries+=("cuda: torch $torch_version, nvcc $nvcc_version, NCCL on: build ${build_s} s, $(ctest_counts "$log") on CPU (build-cuda/check.log)")
   grep -q ' 0 tests failed' "$log"
 }
 

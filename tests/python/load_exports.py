@@ -1,7 +1,7 @@
 """Loads `zoo export` directories the way a Python user would, with whatever torch is installed:
 model.pt with torch.jit.load, weights.pt with torch.load (no arguments: from torch 2.6 on that
 is weights_only=True, the restricted unpickler), weights.safetensors with the safetensors
-package where it is installed. The two weight files must hold the same tensors.
+package where it is installed. The two weight files must hold the same tensors (tied ones once in safetensors).
 Usage: python3 load_exports.py EXPORT_DIR...   Exit status 1 on the first failure."""
 import os
 import sys
@@ -22,10 +22,17 @@ def check(export):
         load_file = None
     if load_file is not None:
         st = load_file(os.path.join(export, "weights.safetensors"))
-        assert st.keys() == weights.keys(), "weights.pt and weights.safetensors name different tensors"
-        for k, v in weights.items():
-            assert st[k].dtype == v.dtype and torch.equal(st[k], v), "tensor %s differs" % k
-        note = "weights.safetensors equal"
+        missing = st.keys() - weights.keys()
+        assert not missing, "only in weights.safetensors: %s" % sorted(missing)
+        for k, v in st.items():
+            assert weights[k].dtype == v.dtype and torch.equal(weights[k], v), "tensor %s differs" % k
+        # safetensors stores tied weights once (transformers' convention: the MLM decoder is the
+        # word embedding); weights.pt, like pytorch_model.bin, has them under both names.
+        tied = weights.keys() - st.keys()
+        for k in tied:
+            assert any(torch.equal(weights[k], v) for v in st.values()), \
+                "%s is in weights.pt only and is no copy of a tensor of weights.safetensors" % k
+        note = "weights.safetensors equal" + (" (%d tied names stored once)" % len(tied) if tied else "")
     print("load_exports: %s: model.pt (%d parameters), weights.pt (%d tensors), %s" %
           (export, n_script, len(weights), note))
 
