@@ -16,9 +16,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Loose enough for cuBLAS/cuDNN's reduction orders (TF32 is off by default in LibTorch for
-// matmul), tight enough to catch a wrong kernel, a missed .to(device) or a dropped gradient.
+// Loose enough for cuBLAS/cuDNN's reduction orders, tight enough to catch a wrong kernel, a
+// missed .to(device) or a dropped gradient. Needs full float32: LibTorch leaves TF32 off for
+// matmuls but on for cuDNN convolutions (10-bit mantissa, ~1e-3 apart on Ampere and newer).
 constexpr double kRtol = 1e-3, kAtol = 1e-4;
+
+void full_float32() { at::globalContext().setAllowTF32CuDNN(false); }
 
 constexpr const char* kNoCuda = "no CUDA device: torch::cuda::is_available() is false";
 
@@ -45,6 +48,7 @@ TEST(Cuda, DemoTrainingStepsMatchTheCpu) {
   if (!torch::cuda::is_available()) {
     GTEST_SKIP() << kNoCuda;
   }
+  full_float32();
   int checked = 0;
   for (const auto& entry : task_registry()) {
     // The RPN's anchor sampler draws from the device's generator (randperm on the labels'
@@ -79,6 +83,7 @@ TEST(Cuda, RpnHeadMatchesTheCpu) {
   if (!torch::cuda::is_available()) {
     GTEST_SKIP() << kNoCuda;
   }
+  full_float32();
   RpnOptions o;
   o.in_channels = 8;
   torch::manual_seed(1);
