@@ -284,7 +284,9 @@ DetectionDataset load_coco_json(const std::string& json_path, const DetectionLoa
         continue;
       }
     }
-    const json& bbox = key(a, "bbox", where());
+    // A copy (four numbers): a reference bound to key(..., where()) trips GCC 14's
+    // -Wdangling-reference, which cannot see that the result refers into `a`, not the temporary.
+    const json bbox = key(a, "bbox", where());
     if (!bbox.is_array() || bbox.size() != 4) fail(where(), "\"bbox\" must be [x, y, width, height]");
     double xywh[4];
     for (size_t k = 0; k < 4; ++k) {

@@ -9,6 +9,7 @@
 #endif
 
 #include "train/config.h"
+#include "train/torch_compat.h"
 
 namespace zoo {
 
@@ -131,6 +132,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const DistributedEnv& env, c
   store_options.numWorkers = static_cast<std::size_t>(env.world_size);
   store_options.waitWorkers = true;
   store_options.timeout = timeout;
+  compat::use_classic_tcpstore(store_options);
   c10::intrusive_ptr<c10d::Store> store;
   try {
     store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, store_options);

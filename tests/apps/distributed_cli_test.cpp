@@ -38,7 +38,8 @@ const std::string kSts =
 std::unique_ptr<zoo::Task> load_run(const std::string& dir) {
   zoo::Json j = zoo::read_json_file(dir + "/config.json");
   j.erase("run_info");
-  const zoo::TaskEntry& entry = zoo::find_task(j.at("task").get<std::string>());
+  const std::string task_name = j.at("task").get<std::string>();  // named: GCC 14 -Wdangling-reference
+  const zoo::TaskEntry& entry = zoo::find_task(task_name);
   zoo::Config cfg(entry.defaults());
   cfg.merge(j, dir);
   auto task = entry.create(cfg, dir, zoo::TaskData::kLoad);

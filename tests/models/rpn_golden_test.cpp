@@ -180,7 +180,7 @@ TEST(RpnGolden, SeededSamplerDrawsWhatTorchvisionDraws) {
   const auto fixture_torch = fixture()["torch"].get<std::string>();
   if (fixture_torch.rfind(ours, 0) != 0)
     GTEST_SKIP() << "fixture written by torch " << fixture_torch << ", LibTorch is " << ours;
-  const auto& c = golden_case("defaults");
+  const Json c = golden_case("defaults");  // a copy: GCC 14 -Wdangling-reference on `auto&`
   auto s = setup(c);
   s.rpn->train();
   const auto out = s.rpn->forward(s.padded, s.sizes, {s.features});

@@ -1,6 +1,7 @@
-// The TorchScript proposal post-processing (rpn_proposal_script) gives exactly what the C++
-// RegionProposalNetwork gives: anchors, NMS and the per-image proposals and scores, on one and
-// on two anchor levels, in eval and train mode, also after a save/load round trip.
+// The TorchScript proposal post-processing (rpn_proposal_script) gives what the C++
+// RegionProposalNetwork gives: the same anchors and NMS, the same per-image proposals and scores
+// up to float rounding, on one and on two anchor levels, in eval and train mode, also after a
+// save/load round trip.
 #include "models/detection/rpn_script.h"
 
 #include <gtest/gtest.h>
@@ -57,8 +58,14 @@ void expect_same_as_cpp(const RpnOptions& o, const ImageSize& padded,
               .toTuple();
       const auto boxes = r->elements()[0].toTensor(), scores = r->elements()[1].toTensor();
       ASSERT_GT(boxes.size(0), 0);
-      EXPECT_TRUE(torch::equal(boxes, out.boxes[i])) << "image " << i;
-      EXPECT_TRUE(torch::equal(scores, out.scores[i])) << "image " << i;
+      // The same proposals in the same order, equal to the last bit or two: the script decodes
+      // and takes sigmoids image by image, the module over the whole batch, and LibTorch 2.x's
+      // vectorised kernels round an element differently depending on where it falls in the
+      // tensor (SIMD lanes or the scalar tail). Seen on 2.6: 1 ulp (3e-5 px boxes, 3e-8 scores)
+      // on the second image only.
+      ASSERT_EQ(boxes.sizes(), out.boxes[i].sizes()) << "image " << i;
+      EXPECT_TRUE(torch::allclose(boxes, out.boxes[i], /*rtol=*/1e-6, /*atol=*/1e-4)) << "image " << i;
+      EXPECT_TRUE(torch::allclose(scores, out.scores[i], /*rtol=*/1e-6, /*atol=*/1e-7)) << "image " << i;
     }
   }
 }

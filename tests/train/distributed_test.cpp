@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <thread>
+#include <future>
 
 #include "train/config.h"
 #include "train/distributed.h"
@@ -96,9 +96,11 @@ void two_ranks(const std::function<void(zoo::ProcessGroup&)>& body) {
     auto group = zoo::ProcessGroup::connect(env, torch::kCPU, std::chrono::seconds(60));
     body(*group);
   };
-  std::thread other(rank, 1);
+  // std::async rather than std::thread: when a rank throws (e.g. it cannot create the store),
+  // the test fails with that exception instead of std::terminate on a joinable thread.
+  auto other = std::async(std::launch::async, rank, 1);
   rank(0);
-  other.join();
+  other.get();
 }
 
 // Tensors of three dtypes and awkward shapes, filled with (rank + 1) * (1 + position).
