@@ -60,7 +60,7 @@ TEST(Cuda, DemoTrainingStepsMatchTheCpu) {
     cfg.merge(read_json_file(config), config);
     const fs::path dir = fs::temp_directory_path() / ("zoo_cuda_" + std::to_string(::getpid()) + "_" + entry.name);
     fs::create_directories(dir);
-    auto task = entry.create(cfg, dir.string());
+    auto task = entry.create(cfg, dir.string(), TaskData::kLoad);
     task->model().eval();  // no dropout: the two devices would draw different masks
     const Batch batch = task->train_batch(0);
     const StepResult cpu = step_on(*task, batch, torch::kCPU);
