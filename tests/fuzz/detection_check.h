@@ -5,6 +5,17 @@
 
 namespace zoo::fuzz {
 
+// Empty files a.jpg and b.jpg in the scratch folder, for annotations to name (the loaders only
+// check that images exist); written on the first call.
+inline void write_named_images_once() {
+  static const bool written = [] {
+    write_file("a.jpg", "", 0);
+    write_file("b.jpg", "", 0);
+    return true;
+  }();
+  (void)written;
+}
+
 inline void check_dataset(const DetectionDataset& d) {
   require(!d.samples.empty(), "at least one image");
   for (const auto& s : d.samples) {

@@ -7,12 +7,7 @@
 #include "tests/fuzz/detection_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const bool images = [] {
-    zoo::fuzz::write_file("a.jpg", "", 0);
-    zoo::fuzz::write_file("b.jpg", "", 0);
-    return true;
-  }();
-  (void)images;
+  zoo::fuzz::write_named_images_once();
   const std::string path = zoo::fuzz::write_file("voc/a.xml", data, size);
   const std::string dir = zoo::fuzz::scratch_dir() + "/voc";
   zoo::fuzz::load_all_policies(dir, [&](const zoo::DetectionLoadOptions& o) { return zoo::load_voc_dir(dir, o); });
