@@ -120,6 +120,10 @@ seed() {
         head -n 6 "$data"/coco128/boxes_train2017.csv | sed -E 's#^images/train2017/[0-9]+\.jpg#a.jpg#' >"$corpus/real_coco128.csv"
       true ;;
     config) cp -n apps/configs/*.json "$corpus/" ;;
+    torch_save)  # a whole small checkpoint, written by Debian's torch (not committed: a weight file)
+      [ -x /usr/bin/python3 ] && /usr/bin/python3 -c \
+        'import sys, torch; torch.save({"w": torch.arange(6.).reshape(2, 3), "n": torch.tensor([7])}, sys.argv[1])' \
+        "$corpus/whole_file.pt" 2>/dev/null || true ;;
   esac
 }
 
