@@ -1,6 +1,8 @@
 #include "apps/cli.h"
 
 #include <chrono>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -14,6 +16,7 @@
 
 #include "apps/doctor.h"
 #include "apps/launch.h"
+#include "apps/predict.h"
 #include "io/run_lock.h"
 #include "train/distributed.h"
 #include "train/memory_check.h"
@@ -35,7 +38,7 @@ const char* const kUsage =
     "  train   --config FILE [--set a.b=v]... [--out DIR] [--resume]\n"
     "  eval    --run DIR [--split val] [--set a.b=v]...\n"
     "  export  --run DIR                   TorchScript + Python-loadable weights in DIR/export\n"
-    "  predict --run DIR INPUT...          task-specific, human-readable output\n"
+    "  predict --run DIR INPUT...          task-specific, human-readable output (or --export DIR)\n"
     "  launch  --nproc N -- COMMAND...     N local ranks of a data-parallel job (torchrun convention)\n"
     "  doctor  [--out DIR]                 check this machine: LibTorch, BLAS, threads, memory, disk, CUDA\n"
     "run `zoo <command> --help` for the options of a command\n";
@@ -302,10 +305,26 @@ int cmd_export(int argc, char** argv) {
   return 0;
 }
 
+// Removes a temporary export when predict ends, however it ends.
+struct TemporaryDirectory {
+  std::string path;
+  ~TemporaryDirectory() {
+    std::error_code ignored;
+    if (!path.empty()) fs::remove_all(path, ignored);
+  }
+};
+
 int cmd_predict(int argc, char** argv) {
-  auto o = command_options("zoo predict", "Run a trained model on inputs given on the command line.");
+  auto o = command_options("zoo predict",
+                           "Run a trained model on inputs given on the command line, through the zoo::infer API: "
+                           "an export directory, or a run's best model exported to a temporary one.");
   o.add_options()("run", "run directory", cxxopts::value<std::string>())(
-      "set", "override a key (e.g. data paths), repeatable", cxxopts::value<std::vector<std::string>>());
+      "export", "export directory (zoo export writes RUN/export)", cxxopts::value<std::string>())(
+      "out", "where pictures go (default RUN/predictions, or ./predictions with --export)",
+      cxxopts::value<std::string>())("top-k", "mlm: candidates per [MASK] (default: the run's eval.top_k, or 5)",
+                                     cxxopts::value<int64_t>())(
+      "device", "cpu or cuda (default: the run's train.device, or cpu)", cxxopts::value<std::string>())(
+      "set", "override a key of the run's config, repeatable", cxxopts::value<std::vector<std::string>>());
   o.positional_help("INPUT...");
   // Inputs are taken verbatim from the unmatched arguments: a cxxopts vector option would split
   // sentences at commas.
@@ -315,18 +334,42 @@ int cmd_predict(int argc, char** argv) {
     std::cout << o.help() << "\n";
     return 0;
   }
-  const std::string run_dir = required_run(args);
+  if (args.count("run") == args.count("export")) throw UserError("zoo predict: give one of --run DIR and --export DIR");
   std::vector<std::string> inputs;
   for (const auto& a : args.unmatched()) {
     if (a.rfind("--", 0) == 0) throw UserError("zoo predict: unknown option '" + a + "'");
     inputs.push_back(a);
   }
   if (inputs.empty()) throw UserError("zoo predict: no INPUT given");
-  std::vector<std::string> sets;
-  if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
+  PredictOptions options;
+  std::string export_dir;
   std::unique_ptr<RunLock> lock;
-  auto task = open_run(run_dir, sets, lock, "zoo predict", TaskData::kNone);
-  task->predict_cli(inputs, std::cout);
+  TemporaryDirectory temporary;
+  if (args.count("export")) {
+    export_dir = args["export"].as<std::string>();
+    options.pictures_dir = "predictions";
+  } else {
+    const std::string run_dir = args["run"].as<std::string>();
+    std::vector<std::string> sets;
+    if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
+    auto task = open_run(run_dir, sets, lock, "zoo predict", TaskData::kNone, &options.device);
+    const Config config = resolve(saved_config(run_dir), run_dir + "/config.json", sets).config;
+    if (task->name() == "mlm") options.top_k = config.at("eval.top_k").get<int64_t>();
+    // The same files `zoo export` writes, in a private folder: the run's own export/ may be older
+    // than its best checkpoint, and predict must not write into a run it only reads.
+    std::string pattern = (fs::temp_directory_path() / "zoo-predict-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw UserError("zoo predict: cannot create a temporary directory in " +
+                                                  fs::temp_directory_path().string() + ": " + std::strerror(errno));
+    temporary.path = export_dir = pattern;
+    task->model().to(torch::kCPU);
+    task->export_model(export_dir);
+    options.pictures_dir = run_dir + "/predictions";
+  }
+  if (args.count("out")) options.pictures_dir = args["out"].as<std::string>();
+  if (args.count("top-k")) options.top_k = args["top-k"].as<int64_t>();
+  if (options.top_k < 1) throw UserError("zoo predict: --top-k must be >= 1");
+  if (args.count("device")) options.device = torch::Device(args["device"].as<std::string>());
+  predict_with_export(export_dir, inputs, options, std::cout);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "data/text_corpus.h"
 #include "io/error.h"
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -153,6 +154,22 @@ std::vector<std::vector<int64_t>> pack_sequences(const std::vector<std::vector<i
     }
   }
   return sequences;
+}
+
+std::vector<int64_t> encode_corpus_text(const WordPieceTokenizer& tokenizer, const std::string& text) {
+  const Vocab& vocab = tokenizer.vocab();
+  std::vector<int64_t> ids;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t unk = text.find("<unk>", start), mask = text.find("[MASK]", start);
+    const size_t at = std::min(unk, mask);
+    const auto piece = tokenizer.encode(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
+    ids.insert(ids.end(), piece.begin(), piece.end());
+    if (at == std::string::npos) break;
+    ids.push_back(at == unk ? vocab.unk_id : vocab.mask_id);
+    start = at + (at == unk ? 5 : 6);
+  }
+  return ids;
 }
 
 }  // namespace zoo

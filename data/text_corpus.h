@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "data/wordpiece.h"
+
 namespace zoo {
 
 using Document = std::vector<std::string>;  // paragraphs
@@ -29,5 +31,10 @@ std::vector<Document> embedded_corpus(int64_t num_documents, uint64_t seed);
 std::vector<std::vector<int64_t>> pack_sequences(const std::vector<std::vector<int64_t>>& documents,
                                                  int64_t max_len, int64_t cls_id, int64_t sep_id,
                                                  int64_t min_tokens = 8);
+
+// Token ids of text for the masked LM, without [CLS]/[SEP]: WikiText's "<unk>" and a literal
+// "[MASK]" (how a user marks the positions to fill) become their special ids, the rest is
+// WordPiece-tokenized. Training and zoo::infer::MaskedLM both use it.
+std::vector<int64_t> encode_corpus_text(const WordPieceTokenizer& tokenizer, const std::string& text);
 
 }  // namespace zoo

@@ -81,8 +81,6 @@ class Task {
   // Writes model.pt (TorchScript), weights.pt and weights.safetensors (Python-loadable state
   // dicts) and meta.json.
   virtual void export_model(const std::string& dir) = 0;
-  // Human-readable predictions for command-line inputs (sentences, image paths).
-  virtual void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) = 0;
 };
 
 // Moves every tensor of a batch to a device.

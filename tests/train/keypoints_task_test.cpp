@@ -369,20 +369,5 @@ assert err < 1e-4, err
       << std::ifstream(path("py.log")).rdbuf();
 }
 
-TEST_F(KeypointsTaskTest, PredictCliDrawsTheSkeleton) {
-  auto task = make_keypoints_task(tiny_config(), dir_.string());
-  task->model().eval();
-  const std::string image = path("hand.jpg");
-  cv::imwrite(image, synthetic_hand(42, 100).image);
-  std::ostringstream out;
-  task->predict_cli({image}, out);
-  EXPECT_NE(out.str().find("wrist"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find(path("predictions/hand_pred.png")), std::string::npos) << out.str();
-  const cv::Mat drawn = cv::imread(path("predictions/hand_pred.png"));
-  ASSERT_FALSE(drawn.empty());
-  EXPECT_GE(drawn.cols, 384);
-  EXPECT_THROW(task->predict_cli({path("missing.jpg")}, out), UserError);
-}
-
 }  // namespace
 }  // namespace zoo

@@ -1,6 +1,6 @@
 // The "rpn" task: learning on a fixed batch of generated shapes, the recall metrics and their
 // baselines, the export (post-processing inside TorchScript) against predict, config errors and
-// the predict picture.
+// the predict picture (now tests/infer).
 #include "train/tasks/rpn_task.h"
 
 #include <gtest/gtest.h>
@@ -116,21 +116,6 @@ TEST_F(RpnTaskTest, ConfigErrorsNameTheKey) {
   EXPECT_NE(error({"model.anchor_sizes=[]"}).find("model.anchor_sizes"), std::string::npos);
   EXPECT_NE(error({"data.bad_boxes=ignore"}).find("data.bad_boxes"), std::string::npos);
   EXPECT_NE(error({"data.train_file=\"/no/such.csv\""}).find("data.train_file"), std::string::npos);
-}
-
-TEST_F(RpnTaskTest, PredictCliDrawsTheProposals) {
-  auto task = make_rpn_task(tiny_config(), dir_.string());
-  const SyntheticDetection s = synthetic_detection(7, 0, {});
-  const std::string image = (dir_ / "shapes.png").string();
-  cv::imwrite(image, s.image);
-  std::ostringstream out;
-  task->predict_cli({image}, out);
-  EXPECT_NE(out.str().find("proposals"), std::string::npos) << out.str();
-  const cv::Mat picture = cv::imread((dir_ / "predictions" / "shapes_proposals.png").string());
-  ASSERT_FALSE(picture.empty());
-  EXPECT_EQ(picture.cols, s.image.cols);
-  std::ostringstream missing;
-  EXPECT_THROW(task->predict_cli({(dir_ / "none.png").string()}, missing), UserError);
 }
 
 }  // namespace

@@ -64,7 +64,6 @@ class ToyTask : public Task {
   std::unique_ptr<Evaluator> make_evaluator() override { return std::make_unique<ToyEvaluator>(); }
   PrimaryMetric primary_metric() const override { return {"mse", false}; }
   void export_model(const std::string&) override {}
-  void predict_cli(const std::vector<std::string>&, std::ostream&) override {}
 
   ToyModel model_{nullptr};
   int64_t batches_served = 0;

@@ -67,4 +67,13 @@ std::unique_ptr<WordPieceTokenizer> open_tokenizer(
   return std::make_unique<WordPieceTokenizer>(std::move(vocab), options);
 }
 
+Json tokenizer_meta(const WordPieceTokenizer& tokenizer) {
+  const TokenizerOptions& o = tokenizer.options();
+  return {{"type", "wordpiece"},
+          {"lower_case", o.lower_case},
+          {"strip_accents", o.strip_accents},  // -1: as lower_case (Google BERT); 0/1: off/on
+          {"tokenize_chinese_chars", o.tokenize_chinese_chars},
+          {"max_chars_per_word", o.max_chars_per_word}};
+}
+
 }  // namespace zoo

@@ -27,4 +27,7 @@ std::unique_ptr<WordPieceTokenizer> open_tokenizer(
     int64_t min_frequency, const TokenizerOptions& options,
     const std::function<std::vector<std::string>()>& training_texts);
 
+// meta.json's "tokenizer": every setting zoo::infer needs to rebuild the tokenizer exactly.
+Json tokenizer_meta(const WordPieceTokenizer& tokenizer);
+
 }  // namespace zoo

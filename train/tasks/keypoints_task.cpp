@@ -16,6 +16,7 @@
 #include <optional>
 #include <sstream>
 
+#include "data/drawing.h"
 #include "data/hand_augment.h"
 #include "data/hand_batch.h"
 #include "data/image_file.h"
@@ -24,6 +25,7 @@
 #include "data/sampling.h"
 #include "losses/keypoint_loss.h"
 #include "models/keypoint_regressor.h"
+#include "io/export_format.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "train/bert_io.h"
@@ -171,31 +173,6 @@ struct PoseStats {
     return s;
   }
 };
-
-// BGR per finger (thumb, index, middle, ring, little); the ground truth is drawn in white.
-const std::array<cv::Scalar, 5> kFingerColours = {cv::Scalar(40, 40, 230), cv::Scalar(0, 200, 230),
-                                                  cv::Scalar(60, 190, 60), cv::Scalar(230, 150, 30),
-                                                  cv::Scalar(200, 60, 200)};
-
-// Skeleton lines with sub-pixel precision; points far outside are clamped (cv::line clips).
-void draw_skeleton(cv::Mat& img, const std::vector<cv::Point2d>& uv, bool ground_truth, int thickness) {
-  constexpr int kShift = 4;
-  const auto pt = [](const cv::Point2d& p) {
-    const auto c = [](double v) { return cvRound(std::clamp(std::isfinite(v) ? v : -1e4, -1e4, 1e4) * 16); };
-    return cv::Point(c(p.x), c(p.y));
-  };
-  const cv::Scalar white(255, 255, 255);
-  for (const auto& [a, b] : kHandBones) {
-    const cv::Scalar colour = ground_truth ? white : kFingerColours[static_cast<size_t>((b - 1) / 4)];
-    cv::line(img, pt(uv[static_cast<size_t>(a)]), pt(uv[static_cast<size_t>(b)]), colour,
-             ground_truth ? std::max(1, thickness / 2) : thickness, cv::LINE_AA, kShift);
-  }
-  for (int j = 0; j < kHandJoints; ++j) {
-    const cv::Scalar colour = ground_truth || j == 0 ? white : kFingerColours[static_cast<size_t>((j - 1) / 4)];
-    cv::circle(img, pt(uv[static_cast<size_t>(j)]), (ground_truth ? 1 : 2) * thickness * 16 / 2 + 8, colour,
-               cv::FILLED, cv::LINE_AA, kShift);
-  }
-}
 
 std::vector<cv::Point2d> points_of(const torch::Tensor& t) {  // [21, 2] -> points
   const auto c = t.to(torch::kCPU, torch::kDouble).contiguous();
@@ -613,74 +590,6 @@ class KeypointsTask : public Task {
     return {{kKeypoints, model_->forward(batch.at(kImage))}};
   }
 
-  void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) override {
-    model().eval();
-    torch::NoGradGuard no_grad;
-    const PoseStats stats = pose_stats();
-    const auto device = model().parameters().front().device();
-    const std::string out_dir = run_dir_ + "/predictions";
-    fs::create_directories(out_dir);
-    const int S = image_size_;
-    const double f = stats.focal_per_size * S, c = (S - 1) / 2.0;
-    for (const std::string& path : inputs) {
-      if (!fs::is_regular_file(path)) throw UserError(path + ": no such image file");
-      HandSample sample;
-      sample.image = read_image_file(path, cv::IMREAD_COLOR);  // errors name the file
-      sample.K = cv::Matx33d::eye();
-      sample.source = path;
-      const HandSample input = resize_to(sample, S);
-      const torch::Tensor pred = predict({{kImage, image_to_tensor(input.image).unsqueeze(0).to(device)}})
-                                     .at(kKeypoints)[0]
-                                     .to(torch::kCPU, torch::kDouble);
-      std::vector<cv::Point2d> uv;  // pixels of the model input
-      std::vector<cv::Point3d> xyz;  // root-relative mm
-      if (model_options_.coord_dims == 3) {
-        // Relative to the predicted wrist (the regressor's wrist is near, not exactly at, 0).
-        const torch::Tensor rel = (pred - pred[kWrist]) * stats.scale_mm;
-        for (int j = 0; j < kHandJoints; ++j)
-          xyz.emplace_back(rel[j][0].item<double>(), rel[j][1].item<double>(), rel[j][2].item<double>());
-        uv = place_on_image(xyz, f, c, stats.extent * S);
-      } else {
-        uv = points_of(uv_to_pixels(pred, S, S));
-      }
-      // Back to the pixels of the image on disk (resize_to's map, inverted).
-      const double sx = static_cast<double>(S) / sample.image.cols, sy = static_cast<double>(S) / sample.image.rows;
-      for (auto& p : uv) p = {(p.x + 0.5) / sx - 0.5, (p.y + 0.5) / sy - 0.5};
-      cv::Mat picture = sample.image.clone();
-      const double up = std::max(1.0, 384.0 / std::max(picture.cols, picture.rows));
-      if (up > 1) {
-        cv::resize(picture, picture, cv::Size(), up, up, cv::INTER_LINEAR);
-        for (auto& p : uv) p = (p + cv::Point2d(0.5, 0.5)) * up - cv::Point2d(0.5, 0.5);
-      }
-      draw_skeleton(picture, uv, false, std::max(2, std::max(picture.cols, picture.rows) / 160));
-      const std::string target = out_dir + "/" + fs::path(path).stem().string() + "_pred.png";
-      write_png(target, picture);
-      for (auto& p : uv) p = (p + cv::Point2d(0.5, 0.5)) / up - cv::Point2d(0.5, 0.5);
-
-      out << path << ": predicted skeleton drawn in " << target << "\n";
-      out << std::fixed << std::setprecision(1);
-      if (model_options_.coord_dims == 3) {
-        out << "  3D root-relative (wrist = 0) in mm, assuming the mean training hand size (wrist to middle MCP "
-            << stats.scale_mm << " mm); 2D drawn with an assumed focal length of " << stats.focal_per_size
-            << " x image side and the hand centred at the typical training size (a bare image has no intrinsics)\n";
-        out << "  " << std::left << std::setw(12) << "joint" << std::right << std::setw(8) << "x" << std::setw(8)
-            << "y" << std::setw(8) << "z" << std::setw(9) << "u" << std::setw(8) << "v" << "\n";
-      } else {
-        out << "  2D joints in pixels of " << path << "\n";
-        out << "  " << std::left << std::setw(12) << "joint" << std::right << std::setw(9) << "u" << std::setw(8)
-            << "v" << "\n";
-      }
-      for (int j = 0; j < kHandJoints; ++j) {
-        out << "  " << std::left << std::setw(12) << kHandJointNames[static_cast<size_t>(j)] << std::right;
-        if (!xyz.empty())
-          out << std::setw(8) << xyz[static_cast<size_t>(j)].x << std::setw(8) << xyz[static_cast<size_t>(j)].y
-              << std::setw(8) << xyz[static_cast<size_t>(j)].z;
-        out << std::setw(9) << uv[static_cast<size_t>(j)].x << std::setw(8) << uv[static_cast<size_t>(j)].y << "\n";
-      }
-      out << std::defaultfloat;
-    }
-  }
-
   void export_model(const std::string& dir) override {
     if (heatmap_) return export_heatmap_model(dir);
     fs::create_directories(dir);
@@ -708,6 +617,7 @@ class KeypointsTask : public Task {
     write_json_file(
         dir + "/meta.json",
         {{"task", "keypoints"},
+         {"format_version", kExportFormatVersion},
          {"model", "model.pt"},
          {"weights", "weights.pt"},
          {"input", input_meta()},
@@ -716,6 +626,10 @@ class KeypointsTask : public Task {
          {"parents", kHandParent},
          {"typical_scale_mm", stats.scale_mm},
          {"typical_focal_per_image_size", stats.focal_per_size},
+         // How zoo::infer::HandPose places a root-relative 3D pose on a bare image.
+         {"placement", {{"scale_mm", stats.scale_mm},
+                        {"focal_per_image_size", stats.focal_per_size},
+                        {"extent_per_image_size", stats.extent}}},
          {"mean_training_pose", D == 3 ? stats.to_json().at("mean_pose_xyz") : stats.to_json().at("mean_pose_uv")},
          {"architecture",
           {{"backbone", "ResNet (BasicBlock), torchvision layout"},
@@ -761,6 +675,7 @@ class KeypointsTask : public Task {
     write_json_file(
         dir + "/meta.json",
         {{"task", "heatmap"},
+         {"format_version", kExportFormatVersion},
          {"model", "model.pt"},
          {"weights", "weights.pt"},
          {"input", input_meta()},
@@ -827,34 +742,6 @@ class KeypointsTask : public Task {
     stats_ = s;
     if (!path.empty() && fs::is_directory(run_dir_)) write_json_file(path, {{"key", stats_key_}, {"stats", s.to_json()}});
     return s;
-  }
-
-  // A root-relative pose (mm) has no position: put it in front of a pinhole camera (focal f,
-  // principal point (c, c)) at the depth and place where its projected 2D box is centred and
-  // `extent` pixels on its larger side, as the hands of the training crops are.
-  static std::vector<cv::Point2d> place_on_image(const std::vector<cv::Point3d>& xyz, double f, double c,
-                                                 double extent) {
-    double min_z = 0;
-    for (const auto& p : xyz) min_z = std::min(min_z, p.z);
-    cv::Point3d root(0, 0, std::max(300.0, 10.0 - min_z));
-    std::vector<cv::Point2d> uv(xyz.size());
-    for (int iter = 0; iter < 20; ++iter) {
-      double u0 = 1e300, v0 = 1e300, u1 = -1e300, v1 = -1e300;
-      for (size_t j = 0; j < xyz.size(); ++j) {
-        const cv::Point3d q = xyz[j] + root;
-        uv[j] = {f * q.x / q.z + c, f * q.y / q.z + c};
-        u0 = std::min(u0, uv[j].x), u1 = std::max(u1, uv[j].x), v0 = std::min(v0, uv[j].y), v1 = std::max(v1, uv[j].y);
-      }
-      const double size = std::max({u1 - u0, v1 - v0, 1e-6});
-      root.x += (c - (u0 + u1) / 2) * root.z / f;
-      root.y += (c - (v0 + v1) / 2) * root.z / f;
-      root.z = std::max(root.z * size / std::max(extent, 1.0), 10.0 - min_z);
-    }
-    for (size_t j = 0; j < xyz.size(); ++j) {
-      const cv::Point3d q = xyz[j] + root;
-      uv[j] = {f * q.x / q.z + c, f * q.y / q.z + c};
-    }
-    return uv;
   }
 
   // (torchvision name, tensor): the regressor's parameters and buffers without "backbone.".

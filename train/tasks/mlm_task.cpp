@@ -1,3 +1,4 @@
+#include "io/export_format.h"
 #include "train/tasks/mlm_task.h"
 
 #include <cmath>
@@ -225,37 +226,6 @@ class MlmTask : public Task {
     return {{"logits", logits}, {"targets", targets}};
   }
 
-  void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) override {
-    model_->eval();
-    torch::NoGradGuard no_grad;
-    const Vocab& vocab = tokenizer_->vocab();
-    for (const std::string& text : inputs) {
-      std::vector<int64_t> ids = {vocab.cls_id};
-      for (int64_t id : encode_text(text)) ids.push_back(id);
-      ids.push_back(vocab.sep_id);
-      if (static_cast<int64_t>(ids.size()) > max_seq_len_)
-        throw UserError("predict: the text is " + std::to_string(ids.size()) +
-                        " tokens long, more than data.max_seq_len=" + std::to_string(max_seq_len_));
-      std::vector<int64_t> masks;
-      for (size_t i = 0; i < ids.size(); ++i)
-        if (ids[i] == vocab.mask_id) masks.push_back(static_cast<int64_t>(i));
-      if (masks.empty()) throw UserError("predict: '" + text + "' has no [MASK] to fill");
-      const auto device = model_->decoder_bias.device();
-      const torch::Tensor input = torch::tensor(ids).unsqueeze(0).to(device);
-      const torch::Tensor logits = model_->forward_at(input, torch::ones_like(input), torch::zeros_like(input),
-                                                      torch::tensor(masks).to(device));
-      const auto [probs, best] = logits.softmax(-1).topk(std::min(top_k_, vocab.size()), -1);
-      out << text << "\n";
-      for (size_t m = 0; m < masks.size(); ++m) {
-        out << "  [MASK] " << m + 1 << ":";
-        for (int64_t k = 0; k < probs.size(1); ++k)
-          out << "  " << vocab.token(best[m][k].item<int64_t>()) << " " << std::fixed
-              << std::setprecision(3) << probs[m][k].item<double>();
-        out << "\n";
-      }
-    }
-  }
-
   void export_model(const std::string& dir) override {
     fs::create_directories(dir);
     model_->eval();
@@ -267,6 +237,8 @@ class MlmTask : public Task {
     write_pretrained_bert(dir + "/hf", bert_config_, "BertForMaskedLM", hf_bert_state(*model_), *tokenizer_, max_seq_len_);
     write_json_file(dir + "/meta.json",
                     {{"task", "mlm"},
+                     {"format_version", kExportFormatVersion},
+                     {"tokenizer", tokenizer_meta(*tokenizer_)},
                      {"inputs", {"input_ids", "attention_mask", "token_type_ids"}},
                      {"input_dtype", "int64"},
                      {"outputs", {"logits"}},
@@ -301,22 +273,7 @@ class MlmTask : public Task {
     return split;
   }
 
-  // Tokenizes text; WikiText's "<unk>" and a literal "[MASK]" become their special ids.
-  std::vector<int64_t> encode_text(const std::string& text) const {
-    const Vocab& vocab = tokenizer_->vocab();
-    std::vector<int64_t> ids;
-    size_t start = 0;
-    while (start <= text.size()) {
-      const size_t unk = text.find("<unk>", start), mask = text.find("[MASK]", start);
-      const size_t at = std::min(unk, mask);
-      const auto piece = tokenizer_->encode(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
-      ids.insert(ids.end(), piece.begin(), piece.end());
-      if (at == std::string::npos) break;
-      ids.push_back(at == unk ? vocab.unk_id : vocab.mask_id);
-      start = at + (at == unk ? 5 : 6);
-    }
-    return ids;
-  }
+  std::vector<int64_t> encode_text(const std::string& text) const { return encode_corpus_text(*tokenizer_, text); }
 
   void load_sequences() {
     if (sampler_) return;

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <random>
 
+#include "data/drawing.h"
 #include "data/detection_batch.h"
 #include "data/detection_formats.h"
 #include "data/image_file.h"
@@ -20,6 +21,7 @@
 #include "models/detection/box_ops.h"
 #include "models/detection/rpn.h"
 #include "models/resnet.h"
+#include "io/export_format.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "train/bert_io.h"
@@ -168,13 +170,6 @@ struct RecallCounter {
     m[prefix + "ar100"] = average_recall(0);
   }
 };
-
-void draw_boxes(cv::Mat& image, const torch::Tensor& boxes, const cv::Scalar& colour, int thickness) {
-  const auto b = boxes.to(torch::kCPU, torch::kFloat64).contiguous();
-  for (int64_t i = 0; i < b.size(0); ++i)
-    cv::rectangle(image, cv::Point2d(b[i][0].item<double>(), b[i][1].item<double>()),
-                  cv::Point2d(b[i][2].item<double>(), b[i][3].item<double>()), colour, thickness, cv::LINE_AA);
-}
 
 // Top proposals in colour (best first: red to blue), ground truth in white, on the unpadded image.
 cv::Mat proposals_picture(const torch::Tensor& image_chw, const ImageSize& size, const torch::Tensor& gt,
@@ -407,43 +402,6 @@ class RpnTask : public Task {
     return result;
   }
 
-  void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) override {
-    net_->eval();
-    torch::NoGradGuard no_grad;
-    const std::string dir = run_dir_ + "/predictions";
-    fs::create_directories(dir);
-    for (const std::string& path : inputs) {
-      if (!fs::is_regular_file(path)) throw UserError(path + ": no such image file");
-      const cv::Mat image = read_image_file(path, cv::IMREAD_COLOR);  // errors name the file
-      DetectionSample sample;
-      sample.image_path = path;
-      sample.width = image.cols;
-      sample.height = image.rows;
-      const DetectionBatch b = make_detection_batch({image}, {sample}, transform_);
-      const Batch batch{{kImages, b.images.to(device())},
-                        {kSizes, torch::tensor({b.image_sizes[0][0], b.image_sizes[0][1]}, torch::kInt64).view({1, 2})}};
-      const RpnOutput o = net_->forward(batch);
-      // Back to the pixels of the file.
-      const auto boxes = resize_boxes(o.boxes[0].cpu(), b.image_sizes[0], b.original_sizes[0]);
-      const auto scores = o.scores[0].cpu();
-      cv::Mat picture = image.clone();
-      const int64_t top = std::min<int64_t>(20, boxes.size(0));
-      for (int64_t i = top - 1; i >= 0; --i) {
-        const double f = top > 1 ? static_cast<double>(i) / static_cast<double>(top - 1) : 0;
-        draw_boxes(picture, boxes.narrow(0, i, 1), cv::Scalar(255 * f, 64, 255 * (1 - f)), 2);
-      }
-      const std::string target = dir + "/" + fs::path(path).stem().string() + "_proposals.png";
-      write_png(target, picture);
-      out << path << ": " << boxes.size(0) << " proposals; the top " << top << " drawn in " << target << "\n";
-      out << std::fixed << std::setprecision(1);
-      for (int64_t i = 0; i < std::min<int64_t>(10, boxes.size(0)); ++i)
-        out << "  " << std::setprecision(3) << scores[i].item<double>() << std::setprecision(1) << "  ("
-            << boxes[i][0].item<double>() << ", " << boxes[i][1].item<double>() << ", " << boxes[i][2].item<double>()
-            << ", " << boxes[i][3].item<double>() << ")\n";
-      out << std::defaultfloat;
-    }
-  }
-
   void export_model(const std::string& dir) override {
     fs::create_directories(dir);
     net_->eval();
@@ -456,6 +414,7 @@ class RpnTask : public Task {
     const RpnOptions& r = net_->rpn->options();
     write_json_file(dir + "/meta.json",
                     {{"task", "rpn"},
+                     {"format_version", kExportFormatVersion},
                      {"model", "model.pt"},
                      {"weights", "weights.pt"},
                      {"input",
@@ -466,7 +425,8 @@ class RpnTask : public Task {
                        {"mean", {decimal(kImageNetMean[0]), decimal(kImageNetMean[1]), decimal(kImageNetMean[2])}},
                        {"std", {decimal(kImageNetStd[0]), decimal(kImageNetStd[1]), decimal(kImageNetStd[2])}},
                        {"min_size", transform_.min_size},
-                       {"max_size", transform_.max_size}}},
+                       {"max_size", transform_.max_size},
+                       {"size_divisible", transform_.size_divisible}}},
                      {"output",
                       {{"returns", "(boxes [B, N, 4], scores [B, N], counts [B])"},
                        {"boxes", "proposals (x1, y1, x2, y2) in pixels of the resized image, best first; rows past "

@@ -6,10 +6,12 @@
 #include <set>
 
 #include "data/sampling.h"
+#include "data/sts_encoding.h"
 #include "data/sts_pairs.h"
 #include "data/sts_targets.h"
 #include "losses/sts_loss.h"
 #include "models/sts.h"
+#include "io/export_format.h"
 #include "io/safetensors.h"
 #include "train/bert_io.h"
 #include "train/bert_script.h"
@@ -279,22 +281,6 @@ class StsTask : public Task {
 
   Batch predict(const Batch& batch) override { return {{"score", model_->score(forward(batch))}}; }
 
-  void predict_cli(const std::vector<std::string>& inputs, std::ostream& out) override {
-    if (inputs.size() % 2 != 0)
-      throw UserError("predict: sts needs sentence pairs: an even number of inputs (A1 B1 A2 B2 ...)");
-    std::vector<EncodedPair> pairs;
-    for (size_t i = 0; i < inputs.size(); i += 2) pairs.push_back(encode({inputs[i], inputs[i + 1], 0.0}));
-    std::vector<const EncodedPair*> picked;
-    for (const auto& p : pairs) picked.push_back(&p);
-    torch::NoGradGuard no_grad;
-    model_->eval();
-    const auto device = model_->bert->embeddings->word_embeddings->weight.device();
-    const auto scores = predict(to_device(collate(picked), device)).at("score").cpu();
-    for (size_t i = 0; i < pairs.size(); ++i)
-      out << std::fixed << std::setprecision(3) << scores[static_cast<int64_t>(i)].item<double>() << "\t"
-          << inputs[2 * i] << "\t" << inputs[2 * i + 1] << "\n";
-  }
-
   void export_model(const std::string& dir) override {
     fs::create_directories(dir);
     model_->eval();
@@ -311,6 +297,8 @@ class StsTask : public Task {
                           max_seq_len_, cross ? "" : options_.pooling, options_.normalize);
     write_json_file(dir + "/meta.json",
                     {{"task", "sts"},
+                     {"format_version", kExportFormatVersion},
+                     {"tokenizer", tokenizer_meta(*tokenizer_)},
                      {"architecture", options_.architecture},
                      {"head", options_.head},
                      {"inputs", cross ? Json{"input_ids", "attention_mask", "token_type_ids", "match"}
@@ -333,22 +321,10 @@ class StsTask : public Task {
   }
 
  private:
-  struct EncodedPair {
-    std::vector<int64_t> a, b;  // wordpiece ids without specials, truncated
-    double score;
-  };
+  using EncodedPair = StsEncodedPair;
 
   EncodedPair encode(const SentencePair& p) const {
-    EncodedPair e{tokenizer_->encode(p.s1), tokenizer_->encode(p.s2), p.score};
-    if (options_.architecture == "bi") {  // each sentence on its own: [CLS] s [SEP] fits
-      for (auto* s : {&e.a, &e.b})
-        if (static_cast<int64_t>(s->size()) + 2 > max_seq_len_) s->resize(static_cast<size_t>(max_seq_len_ - 2));
-      return e;
-    }
-    // Longest-first truncation so that [CLS] a [SEP] b [SEP] fits (and each alone fits).
-    while (static_cast<int64_t>(e.a.size() + e.b.size()) + 3 > max_seq_len_)
-      (e.a.size() >= e.b.size() ? e.a : e.b).pop_back();
-    return e;
+    return encode_sts_pair(*tokenizer_, p.s1, p.s2, p.score, options_.architecture == "bi", max_seq_len_);
   }
 
   // The match classes of the run: DIR/match_classes.json once written (export and predict read no
@@ -401,65 +377,9 @@ class StsTask : public Task {
     return out;
   }
 
-  // Cross: ids/mask/types/match of [CLS] a [SEP] b [SEP]; bi: each sentence as [CLS] s [SEP].
-  // Both padded to the longest in the batch.
+  // data/sts_encoding.h: the same tensors the exported model gets from zoo::infer.
   Batch collate(const std::vector<const EncodedPair*>& pairs) const {
-    const Vocab& v = tokenizer_->vocab();
-    const auto n = static_cast<int64_t>(pairs.size());
-    torch::Tensor score = torch::empty({n}, torch::kFloat32);
-    for (int64_t i = 0; i < n; ++i) score[i] = pairs[static_cast<size_t>(i)]->score;
-    auto padded = [&](const std::vector<std::vector<int64_t>>& rows, torch::Tensor& mask) {
-      size_t len = 0;
-      for (const auto& r : rows) len = std::max(len, r.size());
-      torch::Tensor ids = torch::full({n, static_cast<int64_t>(len)}, v.pad_id, torch::kInt64);
-      mask = torch::zeros_like(ids);
-      for (int64_t i = 0; i < n; ++i) {
-        const auto& r = rows[static_cast<size_t>(i)];
-        ids[i].narrow(0, 0, static_cast<int64_t>(r.size())).copy_(torch::tensor(r));
-        mask[i].narrow(0, 0, static_cast<int64_t>(r.size())).fill_(1);
-      }
-      return ids;
-    };
-    auto wrap = [&](const std::vector<int64_t>& s) {
-      std::vector<int64_t> r{v.cls_id};
-      r.insert(r.end(), s.begin(), s.end());
-      r.push_back(v.sep_id);
-      return r;
-    };
-    Batch batch{{"score", score}};
-    if (options_.architecture == "bi") {
-      std::vector<std::vector<int64_t>> a, b;
-      for (const auto* p : pairs) a.push_back(wrap(p->a)), b.push_back(wrap(p->b));
-      torch::Tensor mask_a, mask_b;
-      batch["ids_a"] = padded(a, mask_a);
-      batch["ids_b"] = padded(b, mask_b);
-      batch["mask_a"] = mask_a;
-      batch["mask_b"] = mask_b;
-      return batch;
-    }
-    std::vector<std::vector<int64_t>> joined, types, match;
-    for (const auto* p : pairs) {
-      std::vector<int64_t> j = wrap(p->a);
-      j.insert(j.end(), p->b.begin(), p->b.end());
-      j.push_back(v.sep_id);
-      std::vector<int64_t> t(j.size(), 0);
-      std::fill(t.begin() + static_cast<std::ptrdiff_t>(p->a.size() + 2), t.end(), 1);
-      // Exact match: a token that also occurs in the other sentence (specials never match).
-      const std::set<int64_t> in_a(p->a.begin(), p->a.end()), in_b(p->b.begin(), p->b.end());
-      std::vector<int64_t> mt(j.size(), 0);
-      for (size_t i = 0; i < j.size(); ++i) {
-        if (v.is_special(j[i])) continue;
-        const bool shared = i < p->a.size() + 2 ? in_b.count(j[i]) > 0 : in_a.count(j[i]) > 0;
-        mt[i] = !shared ? 0 : match_class_.empty() ? 1 : match_class_[static_cast<size_t>(j[i])];
-      }
-      joined.push_back(std::move(j)), types.push_back(std::move(t)), match.push_back(std::move(mt));
-    }
-    torch::Tensor mask, unused;
-    batch["input_ids"] = padded(joined, mask);
-    batch["attention_mask"] = mask;
-    batch["token_type_ids"] = padded(types, unused).clamp_min(0);
-    batch["match"] = padded(match, unused).clamp_min(0);
-    return batch;
+    return collate_sts_pairs(tokenizer_->vocab(), pairs, options_.architecture == "bi", match_class_);
   }
 
   torch::Tensor forward(const Batch& b) {

@@ -1,0 +1,157 @@
+#include "apps/predict.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <iomanip>
+
+#include "data/drawing.h"
+#include "data/hand_sample.h"
+#include "data/image_file.h"
+#include "infer/predictors.h"
+#include "io/error.h"
+#include "train/plot.h"
+
+namespace zoo {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+cv::Mat read_input_image(const std::string& path) {
+  if (!fs::is_regular_file(path)) throw UserError(path + ": no such image file");
+  try {
+    return read_image_file(path, cv::IMREAD_COLOR);
+  } catch (const std::runtime_error& e) {
+    throw UserError(e.what());  // names the file
+  }
+}
+
+std::string picture_path(const PredictOptions& o, const std::string& input, const std::string& suffix) {
+  fs::create_directories(o.pictures_dir);
+  return (fs::path(o.pictures_dir) / (fs::path(input).stem().string() + suffix)).string();
+}
+
+void fill_masks(const std::string& dir, const std::vector<std::string>& texts, const PredictOptions& o,
+                std::ostream& out) {
+  const infer::MaskedLM mlm(dir, o.device);
+  for (const std::string& text : texts) {
+    std::vector<std::vector<infer::MaskedLM::Candidate>> masks;
+    try {
+      masks = mlm.fill(text, o.top_k);
+    } catch (const std::runtime_error& e) {
+      throw UserError(std::string("predict: ") + e.what());
+    }
+    out << text << "\n";
+    for (size_t m = 0; m < masks.size(); ++m) {
+      out << "  [MASK] " << m + 1 << ":";
+      for (const auto& c : masks[m]) out << "  " << c.token << " " << std::fixed << std::setprecision(3) << c.probability;
+      out << "\n";
+    }
+  }
+  out << std::defaultfloat;
+}
+
+void score_pairs(const std::string& dir, const std::vector<std::string>& inputs, const PredictOptions& o,
+                 std::ostream& out) {
+  if (inputs.size() % 2 != 0)
+    throw UserError("predict: sts needs sentence pairs: an even number of inputs (A1 B1 A2 B2 ...)");
+  const infer::SentenceSimilarity sts(dir, o.device);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t i = 0; i < inputs.size(); i += 2) pairs.emplace_back(inputs[i], inputs[i + 1]);
+  const std::vector<double> scores = sts.score(pairs);
+  for (size_t i = 0; i < pairs.size(); ++i)
+    out << std::fixed << std::setprecision(3) << scores[i] << "\t" << pairs[i].first << "\t" << pairs[i].second << "\n";
+  out << std::defaultfloat;
+}
+
+void hand_poses(const std::string& dir, const std::vector<std::string>& paths, const PredictOptions& o,
+                std::ostream& out) {
+  const infer::HandPose pose(dir, o.device);
+  for (const std::string& path : paths) {
+    const cv::Mat image = read_input_image(path);
+    const infer::HandJoints joints = pose.predict(image);
+    // Drawn at least 384 pixels wide so that the skeleton is visible on a small crop.
+    cv::Mat picture = image.clone();
+    std::vector<cv::Point2d> uv = joints.uv;
+    const double up = std::max(1.0, 384.0 / std::max(picture.cols, picture.rows));
+    if (up > 1) {
+      cv::resize(picture, picture, cv::Size(), up, up, cv::INTER_LINEAR);
+      for (auto& p : uv) p = (p + cv::Point2d(0.5, 0.5)) * up - cv::Point2d(0.5, 0.5);
+    }
+    draw_skeleton(picture, uv, false, std::max(2, std::max(picture.cols, picture.rows) / 160));
+    const std::string target = picture_path(o, path, "_pred.png");
+    write_png(target, picture);
+
+    out << path << ": predicted skeleton drawn in " << target << "\n";
+    out << std::fixed << std::setprecision(1);
+    if (pose.is_3d()) {
+      out << "  3D root-relative (wrist = 0) in mm, assuming the mean training hand size (wrist to middle MCP "
+          << pose.typical_scale_mm() << " mm); 2D drawn with an assumed focal length of "
+          << pose.typical_focal_per_image_size()
+          << " x image side and the hand centred at the typical training size (a bare image has no intrinsics)\n";
+      out << "  " << std::left << std::setw(12) << "joint" << std::right << std::setw(8) << "x" << std::setw(8) << "y"
+          << std::setw(8) << "z" << std::setw(9) << "u" << std::setw(8) << "v" << "\n";
+    } else {
+      out << "  2D joints in pixels of " << path << "\n";
+      out << "  " << std::left << std::setw(12) << "joint" << std::right << std::setw(9) << "u" << std::setw(8) << "v"
+          << "\n";
+    }
+    for (size_t j = 0; j < joints.uv.size(); ++j) {
+      out << "  " << std::left << std::setw(12) << pose.joint_names()[j] << std::right;
+      if (pose.is_3d())
+        out << std::setw(8) << joints.xyz_mm[j].x << std::setw(8) << joints.xyz_mm[j].y << std::setw(8)
+            << joints.xyz_mm[j].z;
+      out << std::setw(9) << joints.uv[j].x << std::setw(8) << joints.uv[j].y << "\n";
+    }
+    out << std::defaultfloat;
+  }
+}
+
+void region_proposals(const std::string& dir, const std::vector<std::string>& paths, const PredictOptions& o,
+                      std::ostream& out) {
+  const infer::RegionProposals rpn(dir, o.device);
+  for (const std::string& path : paths) {
+    const cv::Mat image = read_input_image(path);
+    const std::vector<infer::Proposal> proposals = rpn.propose(image);
+    // The top 20 in colour, best last so that it is on top: red (best) to blue.
+    cv::Mat picture = image.clone();
+    const auto top = static_cast<int64_t>(std::min<size_t>(20, proposals.size()));
+    for (int64_t i = top - 1; i >= 0; --i) {
+      const double f = top > 1 ? static_cast<double>(i) / static_cast<double>(top - 1) : 0;
+      const auto& b = proposals[static_cast<size_t>(i)].box;
+      draw_boxes(picture, torch::tensor({b[0], b[1], b[2], b[3]}, torch::kDouble).view({1, 4}),
+                 cv::Scalar(255 * f, 64, 255 * (1 - f)), 2);
+    }
+    const std::string target = picture_path(o, path, "_proposals.png");
+    write_png(target, picture);
+    out << path << ": " << proposals.size() << " proposals; the top " << top << " drawn in " << target << "\n";
+    out << std::fixed;
+    for (size_t i = 0; i < std::min<size_t>(10, proposals.size()); ++i) {
+      const auto& p = proposals[i];
+      out << "  " << std::setprecision(3) << p.score << std::setprecision(1) << "  (" << p.box[0] << ", " << p.box[1]
+          << ", " << p.box[2] << ", " << p.box[3] << ")\n";
+    }
+    out << std::defaultfloat;
+  }
+}
+
+}  // namespace
+
+void predict_with_export(const std::string& dir, const std::vector<std::string>& inputs, const PredictOptions& o,
+                         std::ostream& out) {
+  std::string task;
+  try {
+    task = infer::ExportDir(dir, {"mlm", "sts", "keypoints", "heatmap", "rpn"}).task();
+  } catch (const std::runtime_error& e) {
+    throw UserError(e.what());
+  }
+  if (task == "mlm") fill_masks(dir, inputs, o, out);
+  else if (task == "sts") score_pairs(dir, inputs, o, out);
+  else if (task == "rpn") region_proposals(dir, inputs, o, out);
+  else hand_poses(dir, inputs, o, out);
+}
+
+}  // namespace zoo

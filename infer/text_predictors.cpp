@@ -1,0 +1,171 @@
+// MaskedLM and SentenceSimilarity: WordPiece with the export's vocab.txt and tokenizer settings,
+// then the same id layout as training (data/text_corpus.h, data/sts_encoding.h).
+#include <stdexcept>
+
+#include "data/sts_encoding.h"
+#include "data/text_corpus.h"
+#include "data/wordpiece.h"
+#include "infer/predictors.h"
+
+namespace zoo::infer {
+
+namespace {
+
+// Pairs or sentences per forward call: bounds the memory of a long list.
+constexpr size_t kChunk = 64;
+
+std::unique_ptr<WordPieceTokenizer> open_tokenizer(const ExportDir& e) {
+  TokenizerOptions o;
+  o.lower_case = e.get<bool>("tokenizer/lower_case");
+  o.strip_accents = e.get<int>("tokenizer/strip_accents");
+  o.tokenize_chinese_chars = e.get<bool>("tokenizer/tokenize_chinese_chars");
+  o.max_chars_per_word = e.get<int>("tokenizer/max_chars_per_word");
+  if (o.strip_accents < -1 || o.strip_accents > 1) e.fail("tokenizer/strip_accents", "must be -1, 0 or 1");
+  if (o.max_chars_per_word < 1) e.fail("tokenizer/max_chars_per_word", "must be >= 1");
+  return std::make_unique<WordPieceTokenizer>(Vocab::load(e.file(e.get<std::string>("vocab"))), o);
+}
+
+int64_t max_seq_len_of(const ExportDir& e) {
+  const auto n = e.get<int64_t>("max_seq_len");
+  if (n < 8 || n > 1'000'000) e.fail("max_seq_len", "must be in [8, 1e6]");
+  return n;
+}
+
+}  // namespace
+
+MaskedLM::MaskedLM(const std::string& dir, const torch::Device& device)
+    : export_(dir, {"mlm"}), tokenizer_(open_tokenizer(export_)), module_(export_.load_module(device)),
+      device_(device), max_seq_len_(max_seq_len_of(export_)) {}
+
+MaskedLM::~MaskedLM() = default;
+
+std::vector<int64_t> MaskedLM::encode(const std::string& text) const {
+  const Vocab& vocab = tokenizer_->vocab();
+  std::vector<int64_t> ids = {vocab.cls_id};
+  for (int64_t id : encode_corpus_text(*tokenizer_, text)) ids.push_back(id);
+  ids.push_back(vocab.sep_id);
+  if (static_cast<int64_t>(ids.size()) > max_seq_len_)
+    throw std::runtime_error("the text is " + std::to_string(ids.size()) + " tokens long, more than the model's " +
+                             std::to_string(max_seq_len_) + ": '" + text.substr(0, 60) + "'");
+  return ids;
+}
+
+std::vector<std::vector<MaskedLM::Candidate>> MaskedLM::fill(const std::string& text, int64_t top_k) const {
+  return fill(std::vector<std::string>{text}, top_k).front();
+}
+
+std::vector<std::vector<std::vector<MaskedLM::Candidate>>> MaskedLM::fill(const std::vector<std::string>& texts,
+                                                                          int64_t top_k) const {
+  if (top_k < 1) throw std::invalid_argument("MaskedLM::fill: top_k must be >= 1");
+  const Vocab& vocab = tokenizer_->vocab();
+  std::vector<std::vector<std::vector<Candidate>>> out;
+  for (size_t start = 0; start < texts.size(); start += kChunk) {
+    const size_t end = std::min(texts.size(), start + kChunk);
+    std::vector<std::vector<int64_t>> rows;
+    size_t len = 0;
+    for (size_t t = start; t < end; ++t) {
+      rows.push_back(encode(texts[t]));
+      if (std::find(rows.back().begin(), rows.back().end(), vocab.mask_id) == rows.back().end())
+        throw std::runtime_error("'" + texts[t] + "' has no [MASK] to fill");
+      len = std::max(len, rows.back().size());
+    }
+    const auto n = static_cast<int64_t>(rows.size());
+    torch::Tensor ids = torch::full({n, static_cast<int64_t>(len)}, vocab.pad_id, torch::kInt64);
+    torch::Tensor mask = torch::zeros_like(ids);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& r = rows[static_cast<size_t>(i)];
+      ids[i].narrow(0, 0, static_cast<int64_t>(r.size())).copy_(torch::tensor(r));
+      mask[i].narrow(0, 0, static_cast<int64_t>(r.size())).fill_(1);
+    }
+    torch::InferenceMode guard;
+    const torch::Tensor logits =
+        module_.forward({ids.to(device_), mask.to(device_), torch::zeros_like(ids).to(device_)}).toTensor();
+    const int64_t k = std::min(top_k, logits.size(-1));
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<std::vector<Candidate>> per_mask;
+      const auto& r = rows[static_cast<size_t>(i)];
+      for (size_t pos = 0; pos < r.size(); ++pos) {
+        if (r[pos] != vocab.mask_id) continue;
+        const auto [probs, best] = logits[i][static_cast<int64_t>(pos)].softmax(-1).topk(k);
+        const auto p = probs.to(torch::kCPU, torch::kDouble), b = best.cpu();
+        std::vector<Candidate> list;
+        for (int64_t j = 0; j < k; ++j) list.push_back({vocab.token(b[j].item<int64_t>()), p[j].item<double>()});
+        per_mask.push_back(std::move(list));
+      }
+      out.push_back(std::move(per_mask));
+    }
+  }
+  return out;
+}
+
+SentenceSimilarity::SentenceSimilarity(const std::string& dir, const torch::Device& device)
+    : export_(dir, {"sts"}), tokenizer_(open_tokenizer(export_)), module_(export_.load_module(device)),
+      device_(device), max_seq_len_(max_seq_len_of(export_)) {
+  const auto architecture = export_.get<std::string>("architecture");
+  if (architecture != "bi" && architecture != "cross") export_.fail("architecture", "must be bi or cross");
+  bi_ = architecture == "bi";
+  const nlohmann::json& classes = export_.at("match_class");
+  if (!classes.is_array()) export_.fail("match_class", "must be an array");
+  if (!classes.empty()) {
+    match_class_ = export_.get<std::vector<int64_t>>("match_class");
+    if (match_class_.size() != static_cast<size_t>(tokenizer_->vocab().size()))
+      export_.fail("match_class", "must have one entry per vocabulary token (" +
+                                      std::to_string(tokenizer_->vocab().size()) + ")");
+    const auto buckets = export_.get<int64_t>("match_idf_buckets");
+    for (int64_t c : match_class_)
+      if (c < 1 || c > buckets) export_.fail("match_class", "entries must be in [1, match_idf_buckets]");
+  }
+}
+
+SentenceSimilarity::~SentenceSimilarity() = default;
+
+std::map<std::string, torch::Tensor> SentenceSimilarity::encode(
+    const std::vector<std::pair<std::string, std::string>>& pairs) const {
+  std::vector<StsEncodedPair> encoded;
+  for (const auto& [a, b] : pairs) encoded.push_back(encode_sts_pair(*tokenizer_, a, b, 0.0, bi_, max_seq_len_));
+  std::vector<const StsEncodedPair*> picked;
+  for (const auto& e : encoded) picked.push_back(&e);
+  auto batch = collate_sts_pairs(tokenizer_->vocab(), picked, bi_, match_class_);
+  batch.erase("score");
+  return batch;
+}
+
+std::vector<double> SentenceSimilarity::score(const std::vector<std::pair<std::string, std::string>>& pairs) const {
+  const auto names = export_.get<std::vector<std::string>>("inputs");
+  std::vector<double> scores;
+  for (size_t start = 0; start < pairs.size(); start += kChunk) {
+    const std::vector<std::pair<std::string, std::string>> chunk(
+        pairs.begin() + static_cast<std::ptrdiff_t>(start),
+        pairs.begin() + static_cast<std::ptrdiff_t>(std::min(pairs.size(), start + kChunk)));
+    const auto batch = encode(chunk);
+    std::vector<torch::jit::IValue> inputs;
+    for (const auto& name : names) {
+      const auto it = batch.find(name);
+      if (it == batch.end()) export_.fail("inputs", "names '" + name + "', which this model type does not take");
+      inputs.emplace_back(it->second.to(device_));
+    }
+    torch::InferenceMode guard;
+    const auto s = module_.forward(inputs).toTensor().to(torch::kCPU, torch::kDouble).contiguous();
+    scores.insert(scores.end(), s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
+  }
+  return scores;
+}
+
+double SentenceSimilarity::score(const std::string& a, const std::string& b) const { return score({{a, b}}).front(); }
+
+torch::Tensor SentenceSimilarity::embed(const std::vector<std::string>& sentences) const {
+  if (!bi_) throw std::runtime_error(export_.dir() + ": a cross-encoder scores pairs; it has no sentence embeddings");
+  std::vector<torch::Tensor> parts;
+  for (size_t start = 0; start < sentences.size(); start += kChunk) {
+    std::vector<std::pair<std::string, std::string>> chunk;
+    for (size_t i = start; i < std::min(sentences.size(), start + kChunk); ++i) chunk.emplace_back(sentences[i], "");
+    const auto batch = encode(chunk);
+    torch::InferenceMode guard;
+    parts.push_back(
+        module_.run_method("embed", batch.at("ids_a").to(device_), batch.at("mask_a").to(device_)).toTensor().cpu());
+  }
+  if (parts.empty()) return torch::empty({0, 0});
+  return torch::cat(parts);
+}
+
+}  // namespace zoo::infer

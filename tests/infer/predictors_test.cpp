@@ -1,0 +1,268 @@
+// zoo::infer against the training code: for each task a tiny model is built in process, exported,
+// and the predictor's outputs on fixed inputs are compared with the in-process Task::predict
+// (1e-5 relative); the image preprocessing with what the training collate makes; errors; threads.
+#include "infer/predictors.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "data/detection_batch.h"
+#include "data/detection_synth.h"
+#include "data/hand_augment.h"
+#include "data/hand_batch.h"
+#include "data/hand_synth.h"
+#include "train/config.h"
+#include "train/tasks/keypoints_task.h"
+#include "train/tasks/mlm_task.h"
+#include "train/tasks/rpn_task.h"
+#include "train/tasks/sts_task.h"
+
+namespace zoo {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Predictors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / ("zoo_infer_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    torch::manual_seed(0);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Builds the task with its run directory in dir_, perturbs its weights (a fresh model's
+  // outputs are too uniform to tell a wrong preprocessing from a right one) and exports it.
+  std::unique_ptr<Task> exported(std::unique_ptr<Task> task) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : task->model().parameters()) p.add_(torch::randn_like(p) * 0.05);
+    task->model().eval();
+    task->export_model(path("export"));
+    return task;
+  }
+  fs::path dir_;
+};
+
+Config bert_config(Json defaults, std::vector<std::string> sets) {
+  Config c(std::move(defaults));
+  for (const char* s : {"model.hidden_size=32", "model.num_layers=1", "model.num_heads=2", "model.intermediate_size=64",
+                        "model.hidden_dropout=0", "model.attention_dropout=0", "data.max_seq_len=32",
+                        "data.vocab_size=200"})
+    c.set(s);
+  for (const auto& s : sets) c.set(s);
+  return c;
+}
+
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tolerance = 1e-5) {
+  ASSERT_EQ(a.sizes(), b.sizes());
+  const auto x = a.to(torch::kDouble), y = b.to(torch::kDouble);
+  EXPECT_LE((x - y).abs().max().item<double>(), tolerance * (1 + y.abs().max().item<double>()));
+}
+
+TEST_F(Predictors, MaskedLMMatchesTheInProcessModel) {
+  auto task = exported(make_mlm_task(bert_config(mlm_task_defaults(), {"data.embedded_documents=200"}), dir_.string()));
+  const infer::MaskedLM mlm(path("export"));
+  const std::string text = "anna lives in [MASK] , a city in [MASK] .";
+  const auto filled = mlm.fill(text, 4);
+  ASSERT_EQ(filled.size(), 2u);
+
+  const std::vector<int64_t> ids = mlm.encode(text);
+  const auto mask_id = mlm.export_dir().get<int64_t>("special_ids/mask");
+  std::vector<int64_t> labels(ids.size(), -100);  // the task's logits are at the labelled positions
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] == mask_id) labels[i] = ids[i];
+  const auto row = [](const std::vector<int64_t>& v) { return torch::tensor(v).unsqueeze(0); };
+  torch::NoGradGuard no_grad;
+  const auto logits = task->predict({{"input_ids", row(ids)},
+                                     {"attention_mask", torch::ones({1, static_cast<int64_t>(ids.size())}, torch::kInt64)},
+                                     {"token_type_ids", torch::zeros({1, static_cast<int64_t>(ids.size())}, torch::kInt64)},
+                                     {"labels", row(labels)}})
+                          .at("logits");
+  ASSERT_EQ(logits.size(0), 2);
+  const auto [probs, best] = logits.softmax(-1).topk(4);
+  for (int64_t m = 0; m < 2; ++m)
+    for (int64_t k = 0; k < 4; ++k) {
+      EXPECT_NEAR(filled[static_cast<size_t>(m)][static_cast<size_t>(k)].probability, probs[m][k].item<double>(), 1e-5);
+    }
+  // A batch gives what single calls give.
+  const auto batch = mlm.fill({text, "the [MASK] ."}, 4);
+  EXPECT_EQ(batch[0][1][0].token, filled[1][0].token);
+  EXPECT_NEAR(batch[0][1][0].probability, filled[1][0].probability, 1e-5);
+  EXPECT_THROW(mlm.fill("no mask here"), std::runtime_error);
+}
+
+class SentenceSimilarityTest : public Predictors, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(SentenceSimilarityTest, ScoresMatchTheInProcessModel) {
+  const std::string architecture = GetParam();
+  auto task = exported(make_sts_task(
+      bert_config(sts_task_defaults(), {"model.architecture=\"" + architecture + "\"", "data.synthetic_pairs=64",
+                                        "model.classifier_dropout=0"}),
+      dir_.string()));
+  const infer::SentenceSimilarity sts(path("export"));
+  EXPECT_EQ(sts.is_bi_encoder(), architecture == "bi");
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"a man is playing a guitar .", "a man plays the guitar ."},
+      {"a woman is slicing an onion .", "kids are playing football in the park on a sunny day ."},
+      {"the cat sleeps .", "the cat sleeps ."}};
+  const std::vector<double> scores = sts.score(pairs);
+  auto batch = sts.encode(pairs);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor expected = task->predict(batch).at("score");
+  expect_close(torch::tensor(scores), expected);
+  EXPECT_NEAR(sts.score(pairs[1].first, pairs[1].second), scores[1], 1e-5);
+  if (architecture == "bi") {
+    const torch::Tensor e = sts.embed({pairs[0].first, pairs[0].second});
+    EXPECT_EQ(e.size(0), 2);
+    EXPECT_EQ(e.size(1), 32);
+  } else {
+    EXPECT_THROW(sts.embed({"a"}), std::runtime_error);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, SentenceSimilarityTest, ::testing::Values("cross", "bi"));
+
+TEST_F(Predictors, ConcurrentCallsGiveTheAnswerOfOneCall) {
+  exported(make_sts_task(bert_config(sts_task_defaults(), {"data.synthetic_pairs=64"}), dir_.string()));
+  const infer::SentenceSimilarity sts(path("export"));
+  const double expected = sts.score("a man is playing a guitar .", "a man plays the guitar .");
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i)
+        if (std::abs(sts.score("a man is playing a guitar .", "a man plays the guitar .") - expected) > 1e-6)
+          ++mismatches[static_cast<size_t>(t)];
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
+}
+
+Config hand_config(Json defaults, Json model) {
+  Config cfg(std::move(defaults));
+  cfg.merge(Json{{"model", model},
+                 {"data", {{"image_size", 64}, {"synthetic_train_size", 32}, {"synthetic_val_size", 8}, {"workers", 1}}},
+                 {"eval", {{"batch_size", 8}, {"mean_pose_samples", 16}, {"train_samples", 8}}},
+                 {"train", {{"batch_size", 4}, {"threads", 1}}}},
+            "test");
+  return cfg;
+}
+
+TEST_F(Predictors, HandPosePreprocessesAsTrainingAndMatchesTheInProcessModel) {
+  auto task = exported(make_keypoints_task(hand_config(keypoints_task_defaults(), {{"base_width", 8}}), dir_.string()));
+  const infer::HandPose pose(path("export"));
+  ASSERT_TRUE(pose.is_3d());
+  HandSample sample = synthetic_hand(42, 100);
+  const cv::Mat image = sample.image;  // 100 x 100: resized to 64 as training resizes
+  // The same image through the training collate and through the predictor: the same tensor.
+  const torch::Tensor training = collate({resize_to(sample, 64)}).at("image")[0];
+  EXPECT_TRUE(pose.preprocess(image).equal(training));
+
+  const infer::HandJoints joints = pose.predict(image);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor pred = task->predict({{"image", training.unsqueeze(0)}}).at("keypoints")[0].to(torch::kDouble);
+  const torch::Tensor expected = (pred - pred[0]) * pose.typical_scale_mm();
+  std::vector<double> got;
+  for (const auto& p : joints.xyz_mm) got.insert(got.end(), {p.x, p.y, p.z});
+  expect_close(torch::tensor(got).view({21, 3}), expected);
+  ASSERT_EQ(joints.uv.size(), 21u);
+  for (const auto& p : joints.uv) EXPECT_TRUE(std::isfinite(p.x) && std::isfinite(p.y));
+  EXPECT_EQ(pose.predict(std::vector<cv::Mat>{image, image}).size(), 2u);
+  EXPECT_THROW(pose.predict(cv::Mat()), std::invalid_argument);
+}
+
+TEST_F(Predictors, HeatmapJointsAreThePixelsOfTheInputImage) {
+  auto task = exported(make_heatmap_task(
+      hand_config(heatmap_task_defaults(), {{"encoder_channels", {8, 16}}, {"decoder_channels", {16}}}), dir_.string()));
+  const infer::HeatmapKeypoints heatmap(path("export"));
+  EXPECT_FALSE(heatmap.is_3d());
+  const HandSample sample = synthetic_hand(7, 128);  // twice the model's side
+  const infer::HandJoints joints = heatmap.predict(sample.image);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor coords =
+      task->predict({{"image", heatmap.preprocess(sample.image).unsqueeze(0)}}).at("keypoints")[0];
+  // Normalised coordinates -> pixels of the 128 x 128 image: ((x + 1) * W - 1) / 2.
+  const torch::Tensor expected = ((coords.to(torch::kDouble) + 1) * 128 - 1) / 2;
+  std::vector<double> got;
+  for (const auto& p : joints.uv) got.insert(got.end(), {p.x, p.y});
+  expect_close(torch::tensor(got).view({21, 2}), expected);
+}
+
+TEST_F(Predictors, RegionProposalsMatchTheInProcessModel) {
+  Config cfg(rpn_task_defaults());
+  cfg.merge(Json{{"model", {{"base_width", 8}, {"anchor_sizes", {16, 32, 64}}, {"pre_nms_top_n_test", 300},
+                            {"post_nms_top_n_test", 100}}},
+                 {"data", {{"synthetic_train_size", 4}, {"synthetic_val_size", 2}, {"synthetic_image_size", 128},
+                           {"min_size", 128}, {"max_size", 256}, {"hflip", 0.0}}},
+                 {"train", {{"batch_size", 2}, {"threads", 1}}}},
+            "test");
+  auto task = exported(make_rpn_task(cfg, dir_.string()));
+  const infer::RegionProposals rpn(path("export"));
+  const SyntheticDetection s = synthetic_detection(3, 0, {});
+  cv::Mat image;
+  cv::resize(s.image, image, cv::Size(192, 96));  // short side 96 -> 128: boxes come back scaled
+  const std::vector<infer::Proposal> proposals = rpn.propose(image);
+  ASSERT_FALSE(proposals.empty());
+
+  DetectionSample sample;
+  sample.width = image.cols, sample.height = image.rows;
+  DetectionTransformOptions transform;
+  transform.min_size = 128, transform.max_size = 256;
+  const DetectionBatch b = make_detection_batch({image}, {sample}, transform);
+  torch::NoGradGuard no_grad;
+  const Batch out = task->predict(
+      {{"images", b.images},
+       {"image_sizes", torch::tensor({b.image_sizes[0][0], b.image_sizes[0][1]}, torch::kInt64).view({1, 2})},
+       {"index", torch::zeros({1}, torch::kInt64)}});  // seeds the task's random-anchor baseline
+  const int64_t n = out.at("num_proposals")[0].item<int64_t>();
+  ASSERT_EQ(static_cast<int64_t>(proposals.size()), n);
+  const torch::Tensor expected = resize_boxes(out.at("proposals")[0].narrow(0, 0, n), b.image_sizes[0], b.original_sizes[0]);
+  std::vector<double> got, scores;
+  for (const auto& p : proposals) got.insert(got.end(), p.box.begin(), p.box.end()), scores.push_back(p.score);
+  expect_close(torch::tensor(got).view({n, 4}), expected);
+  expect_close(torch::tensor(scores), out.at("scores")[0].narrow(0, 0, n));
+  EXPECT_EQ(rpn.propose(image, 5).size(), std::min<size_t>(5, proposals.size()));
+}
+
+TEST_F(Predictors, RefuseWhatTheyCannotReadNamingTheFile) {
+  const auto error = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(error([&] { infer::MaskedLM m(path("none")); }),
+            path("none") + ": not an export directory (zoo export --run RUN writes RUN/export)");
+  exported(make_sts_task(bert_config(sts_task_defaults(), {"data.synthetic_pairs=64"}), dir_.string()));
+  const std::string meta = path("export/meta.json");
+  EXPECT_EQ(error([&] { infer::HandPose h(path("export")); }), meta + ": an export of task sts, not of keypoints or heatmap");
+  const auto rewrite = [&](const std::function<void(nlohmann::json&)>& change) {
+    nlohmann::json j = nlohmann::json::parse(std::ifstream(meta));
+    change(j);
+    std::ofstream(meta) << j.dump();
+  };
+  rewrite([](nlohmann::json& j) { j["format_version"] = 99; });
+  EXPECT_EQ(error([&] { infer::SentenceSimilarity s(path("export")); }),
+            meta + ": format_version 99, but this zoo reads version 1; export the run again with this zoo");
+  rewrite([](nlohmann::json& j) { j["format_version"] = 1, j["max_seq_len"] = "long"; });
+  EXPECT_EQ(error([&] { infer::SentenceSimilarity s(path("export")); }), meta + ": max_seq_len: has the wrong type (string)");
+  rewrite([](nlohmann::json& j) { j["max_seq_len"] = 32, j["match_class"] = {1, 2}; });
+  EXPECT_NE(error([&] { infer::SentenceSimilarity s(path("export")); }).find(meta + ": match_class: must have one entry"),
+            std::string::npos);
+  std::ofstream(meta) << "{";
+  EXPECT_EQ(error([&] { infer::SentenceSimilarity s(path("export")); }).rfind(meta + ": invalid JSON", 0), 0u);
+}
+
+}  // namespace
+}  // namespace zoo
