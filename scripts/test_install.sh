@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs a built zoo into a fresh temporary prefix and builds every program outside zoo that
+# uses it through find_package(zoo) against that prefix: each CMake project under examples/*/
+# and tests/install/consumer/, which it also runs and whose output it checks. Every failure,
+# including a missing piece of the installed tree, fails the script (exit 1).
+# CTest runs it as InstalledPackage.ConsumerBuildsAgainstInstalledPrefix (label slow). It takes
+# no build lock itself: it may run under a caller that holds one (run by hand, wrap it in
+# `flock /tmp/zoo-build-$(id -u).lock`). Compiling a consumer that includes LibTorch takes
+# ~15-25 s per project without a ccache hit.
+# Usage: scripts/test_install.sh [BUILD_DIR]   (default: $ZOO_BUILD_DIR, else build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build_dir=${1:-${ZOO_BUILD_DIR:-build}}
+build_dir=$(cd "$build_dir" 2>/dev/null && pwd) || { echo "test_install: FAIL: no build directory ${1:-${ZOO_BUILD_DIR:-build}}" >&2; exit 1; }
+[ -f "$build_dir/cmake_install.cmake" ] || { echo "test_install: FAIL: $build_dir is not a configured zoo build" >&2; exit 1; }
+jobs=${ZOO_JOBS:-$(nproc)}
+start=$SECONDS
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/zoo-install-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+log=$tmp/log
+
+fail() {
+  echo "test_install: FAIL: $1" >&2
+  [ -s "$log" ] && tail -n 40 "$log" >&2
+  exit 1
+}
+
+cmake --install "$build_dir" --prefix "$prefix" > "$log" 2>&1 || fail "cmake --install $build_dir"
+
+# The installed tree: package files, every library, the headers of each layer.
+for f in lib/cmake/zoo/zooConfig.cmake lib/cmake/zoo/zooConfigVersion.cmake lib/cmake/zoo/zooTargets.cmake \
+         include/zoo/data/wordpiece.h include/zoo/models/bert.h include/zoo/train/trainer.h bin/zoo; do
+  [ -e "$prefix/$f" ] || fail "installed tree lacks $f"
+done
+for lib in safetensors_format io text data models losses train; do
+  [ -f "$prefix/lib/libzoo_$lib.a" ] || fail "installed tree lacks lib/libzoo_$lib.a"
+done
+n_headers=$(find "$prefix/include/zoo" -name '*.h' | wc -l)
+n_libs=$(find "$prefix/lib" -maxdepth 1 -name 'libzoo_*.a' | wc -l)
+
+# ccache (when present) with the temporary directory as its base_dir: the random path would
+# otherwise make every run a cache miss.
+launcher=()
+if command -v ccache > /dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=$tmp
+fi
+
+projects=()
+for dir in "$root"/examples/*/; do
+  [ -f "$dir/CMakeLists.txt" ] && projects+=("${dir%/}")
+done
+projects+=("$root/tests/install/consumer")
+for project in "${projects[@]}"; do
+  name=${project#"$root"/}
+  out=$tmp/build-${name//\//-}
+  cmake -S "$project" -B "$out" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" "${launcher[@]}" \
+    > "$log" 2>&1 || fail "configuring $name against the installed prefix"
+  cmake --build "$out" -j "$jobs" > "$log" 2>&1 || fail "building $name against the installed prefix"
+done
+
+# The consumer: tokenizer ids for its line, then the shape of a tiny BERT's logits on them.
+consumer=$tmp/build-tests-install-consumer/zoo_install_consumer
+"$consumer" > "$log" 2>&1 || fail "running the consumer"
+expected=$'ids: 5 10 7 8 9 6 1\nlogits: 1 7 11'
+[ "$(cat "$log")" = "$expected" ] || fail "consumer printed $(cat "$log") instead of $expected"
+
+echo "test_install: OK: $n_libs libraries and $n_headers headers installed; built ${#projects[@]} project(s) against the prefix (examples: $((${#projects[@]} - 1))), consumer output as expected ($((SECONDS - start)) s)"
