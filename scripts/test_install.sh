@@ -68,4 +68,24 @@ consumer=$tmp/build-tests-install-consumer/zoo_install_consumer
 expected=$'ids: 5 10 7 8 9 6 1\nlogits: 1 7 11'
 [ "$(cat "$log")" = "$expected" ] || fail "consumer printed $(cat "$log") instead of $expected"
 
-echo "test_install: OK: $n_libs libraries and $n_headers headers installed; built ${#projects[@]} project(s) against the prefix (examples: $((${#projects[@]} - 1))), consumer output as expected ($((SECONDS - start)) s)"
+# The examples on exports of two tiny runs trained by the installed zoo (generated data, 2 steps).
+"$prefix/bin/zoo" train --config <(echo '{"task": "sts"}') --out "$tmp/run-sts" --set model.hidden_size=32 \
+  --set model.num_layers=1 --set model.num_heads=2 --set model.intermediate_size=64 --set data.synthetic_pairs=64 \
+  --set data.vocab_size=200 --set train.max_steps=2 --set train.eval_every_steps=0 > "$log" 2>&1 ||
+  fail "training a tiny sts run with the installed zoo"
+"$prefix/bin/zoo" export --run "$tmp/run-sts" > "$log" 2>&1 || fail "exporting the sts run"
+printf 'a man plays a guitar .\ta man is playing the guitar .\n' |
+  "$tmp/build-examples-sts_score/sts_score" "$tmp/run-sts/export" > "$log" 2>&1 || fail "running examples/sts_score"
+grep -qE '^[0-9.e-]+'$'\t''a man plays a guitar' "$log" || fail "examples/sts_score printed $(cat "$log")"
+"$prefix/bin/zoo" train --config <(echo '{"task": "rpn"}') --out "$tmp/run-rpn" --set model.base_width=8 \
+  --set data.synthetic_train_size=4 --set data.synthetic_val_size=2 --set data.synthetic_image_size=128 \
+  --set data.min_size=128 --set data.max_size=128 --set train.batch_size=2 --set train.max_steps=2 \
+  --set train.eval_every_steps=0 > "$log" 2>&1 || fail "training a tiny rpn run with the installed zoo"
+"$prefix/bin/zoo" export --run "$tmp/run-rpn" > "$log" 2>&1 || fail "exporting the rpn run"
+/usr/bin/python3 -c 'import numpy, sys; from PIL import Image; Image.fromarray((numpy.random.RandomState(0).rand(96, 160, 3) * 255).astype("uint8")).save(sys.argv[1])' \
+  "$tmp/noise.png" 2> "$log" || fail "writing a test image"
+"$tmp/build-examples-proposals/proposals" "$tmp/run-rpn/export" "$tmp/noise.png" "$tmp/drawn.png" > "$log" 2>&1 ||
+  fail "running examples/proposals"
+[ "$(wc -l < "$log")" -eq 10 ] && [ -s "$tmp/drawn.png" ] || fail "examples/proposals printed $(cat "$log")"
+
+echo "test_install: OK: $n_libs libraries and $n_headers headers installed; built ${#projects[@]} project(s) against the prefix (examples: $((${#projects[@]} - 1))), consumer output as expected, examples ran on tiny exports ($((SECONDS - start)) s)"

@@ -145,6 +145,14 @@ TEST(Cli, StsEndToEnd) {
   const double score = std::stod(r.output);
   EXPECT_GE(score, 0.0);
   EXPECT_LE(score, 5.0);
+  // The run's export through --export: the same line (both go through zoo::infer).
+  const std::string by_run = r.output;
+  r = run("zoo predict --export " + dir + "/export \"a man is playing a guitar .\" \"a man plays the guitar .\"");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, by_run);
+  r = run("zoo predict --run " + dir + " --export " + dir + "/export \"a\" \"b\"");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("give one of --run DIR and --export DIR"), std::string::npos) << r.output;
   r = run("zoo predict --run " + dir + " \"only one sentence\"");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("even number"), std::string::npos) << r.output;
