@@ -76,7 +76,7 @@ RunContext resolve(const Json& base, const std::string& origin, const std::vecto
 // lock of the run directory (held by `lock` for the caller's command).
 std::unique_ptr<Task> open_run(const std::string& run_dir, const std::vector<std::string>& sets,
                                std::unique_ptr<RunLock>& lock, const std::string& command, TaskData data,
-                               torch::Device* device_out = nullptr) {
+                               torch::Device* device_out = nullptr, Config* config_out = nullptr) {
   const Json saved = saved_config(run_dir);
   lock = std::make_unique<RunLock>(run_dir, RunLock::Mode::kShared, command);
   RunContext ctx = resolve(saved, run_dir + "/config.json", sets);
@@ -87,6 +87,7 @@ std::unique_ptr<Task> open_run(const std::string& run_dir, const std::vector<std
   task->model().to(device);
   task->model().eval();
   if (device_out) *device_out = device;
+  if (config_out) *config_out = ctx.config;
   return task;
 }
 
@@ -352,8 +353,8 @@ int cmd_predict(int argc, char** argv) {
     const std::string run_dir = args["run"].as<std::string>();
     std::vector<std::string> sets;
     if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
-    auto task = open_run(run_dir, sets, lock, "zoo predict", TaskData::kNone, &options.device);
-    const Config config = resolve(saved_config(run_dir), run_dir + "/config.json", sets).config;
+    Config config{Json::object()};
+    auto task = open_run(run_dir, sets, lock, "zoo predict", TaskData::kNone, &options.device, &config);
     if (task->name() == "mlm") options.top_k = config.at("eval.top_k").get<int64_t>();
     // The same files `zoo export` writes, in a private folder: the run's own export/ may be older
     // than its best checkpoint, and predict must not write into a run it only reads.
