@@ -134,6 +134,9 @@ class RegionProposals {
   // At most top_n proposals (all the model keeps, meta.json post_nms_top_n, when top_n <= 0).
   std::vector<Proposal> propose(const cv::Mat& bgr, int64_t top_n = 0) const;
   std::vector<std::vector<Proposal>> propose(const std::vector<cv::Mat>& bgr, int64_t top_n = 0) const;
+  // The model inputs for images, as training's make_detection_batch builds them: images
+  // [N, 3, H, W] (resized, normalised, padded to size_divisible) and image_sizes [N, 2] (h, w).
+  std::pair<torch::Tensor, torch::Tensor> preprocess(const std::vector<cv::Mat>& bgr) const;
   const ExportDir& export_dir() const { return export_; }
 
  private:

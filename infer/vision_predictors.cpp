@@ -129,27 +129,46 @@ std::vector<Proposal> RegionProposals::propose(const cv::Mat& bgr, int64_t top_n
   return propose(std::vector<cv::Mat>{bgr}, top_n).front();
 }
 
-std::vector<std::vector<Proposal>> RegionProposals::propose(const std::vector<cv::Mat>& images, int64_t top_n) const {
+namespace {
+
+// `first` numbers the images in messages ("image 9") when `images` is a chunk of a longer list.
+DetectionBatch make_batch(const std::vector<cv::Mat>& images, int min_size, int max_size, int size_divisible,
+                          size_t first = 0) {
   DetectionTransformOptions transform;
-  transform.min_size = min_size_, transform.max_size = max_size_, transform.size_divisible = size_divisible_;
+  transform.min_size = min_size, transform.max_size = max_size, transform.size_divisible = size_divisible;
+  std::vector<DetectionSample> samples;
+  for (size_t i = 0; i < images.size(); ++i) {
+    check_image(images[i], "RegionProposals");
+    DetectionSample s;
+    s.image_path = "image " + std::to_string(first + i);
+    s.width = images[i].cols, s.height = images[i].rows;
+    samples.push_back(s);
+  }
+  return make_detection_batch(images, samples, transform);
+}
+
+torch::Tensor sizes_tensor(const DetectionBatch& b) {
+  torch::Tensor sizes = torch::empty({static_cast<int64_t>(b.image_sizes.size()), 2}, torch::kInt64);
+  for (size_t i = 0; i < b.image_sizes.size(); ++i)
+    sizes[static_cast<int64_t>(i)][0] = b.image_sizes[i][0], sizes[static_cast<int64_t>(i)][1] = b.image_sizes[i][1];
+  return sizes;
+}
+
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> RegionProposals::preprocess(const std::vector<cv::Mat>& images) const {
+  const DetectionBatch b = make_batch(images, min_size_, max_size_, size_divisible_);
+  return {b.images, sizes_tensor(b)};
+}
+
+std::vector<std::vector<Proposal>> RegionProposals::propose(const std::vector<cv::Mat>& images, int64_t top_n) const {
   std::vector<std::vector<Proposal>> out;
   for (size_t start = 0; start < images.size(); start += 8) {  // bounds the batch's memory
-    std::vector<cv::Mat> chunk;
-    std::vector<DetectionSample> samples;
-    for (size_t i = start; i < std::min(images.size(), start + 8); ++i) {
-      check_image(images[i], "RegionProposals");
-      chunk.push_back(images[i]);
-      DetectionSample s;
-      s.image_path = "image " + std::to_string(i);
-      s.width = images[i].cols, s.height = images[i].rows;
-      samples.push_back(s);
-    }
-    const DetectionBatch b = make_detection_batch(chunk, samples, transform);
-    torch::Tensor sizes = torch::empty({static_cast<int64_t>(chunk.size()), 2}, torch::kInt64);
-    for (size_t i = 0; i < chunk.size(); ++i)
-      sizes[static_cast<int64_t>(i)][0] = b.image_sizes[i][0], sizes[static_cast<int64_t>(i)][1] = b.image_sizes[i][1];
+    const std::vector<cv::Mat> chunk(images.begin() + static_cast<std::ptrdiff_t>(start),
+                                     images.begin() + static_cast<std::ptrdiff_t>(std::min(images.size(), start + 8)));
+    const DetectionBatch b = make_batch(chunk, min_size_, max_size_, size_divisible_, start);
     torch::InferenceMode guard;
-    const auto result = module_.forward({b.images.to(device_), sizes.to(device_)}).toTuple();
+    const auto result = module_.forward({b.images.to(device_), sizes_tensor(b).to(device_)}).toTuple();
     const auto boxes = result->elements()[0].toTensor().cpu(), scores = result->elements()[1].toTensor().cpu();
     const auto counts = result->elements()[2].toTensor().cpu();
     for (size_t i = 0; i < chunk.size(); ++i) {

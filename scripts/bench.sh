@@ -7,7 +7,8 @@
 #      count per step over each step time) and share of the matmul limit, peak RSS of each;
 #   3. the data side on its own (bench_data, bench_tokenizer) against what training consumes;
 #   4. TorchScript inference in C++ (bench_infer) of exports made here: a one-step run of each
-#      task at the benchmarked model size, then `zoo export`.
+#      task at the benchmarked model size, then `zoo export`; and what zoo::infer's predictor
+#      adds to that module's forward at batch 1 on one realistic input (bench_predict).
 # Writes bench/results.json, bench/results.md and bench/results_raw.jsonl (git-ignored) and prints
 # the Markdown.
 #   BENCH_QUICK=1     fewer repetitions (the whole run in under 3 minutes on a quiet machine)
@@ -31,7 +32,7 @@ fi
 [ -x "$python" ] || { echo "bench: $python not found" >&2; exit 1; }
 
 echo "bench: building (${SECONDS}s)" >&2
-scripts/build.sh --target bench_step bench_data bench_infer bench_tokenizer zoo >/dev/null
+scripts/build.sh --target bench_step bench_data bench_infer bench_predict bench_tokenizer zoo >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -138,6 +139,8 @@ for task in mlm sts keypoints heatmap rpn; do
   if build/bin/zoo train --config "$config" --out "$work/$task" "${fast[@]}" "${extra[@]}" >"$work/train.log" 2>&1 &&
      build/bin/zoo export --run "$work/$task" >>"$work/train.log" 2>&1; then
     record 0 build/bin/bench_infer --export "$work/$task/export" --threads "$threads" --warmup 3 --repeats "$reps"
+    record 0 build/bin/bench_predict --export "$work/$task/export" --threads "$threads" --warmup 3 \
+      --repeats "$((2 * reps))"
   else
     echo "bench: FAILED: train/export $task" >&2
     tail -5 "$work/train.log" >&2
@@ -283,6 +286,16 @@ for name, rs in sorted(by.items()):
                       "batch_ms": r["batch_ms"], "throughput_per_s": r["throughput_per_s"],
                       "peak_rss_mb": r.get("process_peak_rss_mb", r["peak_rss_mb"])})
 
+predict = []
+for name, rs in sorted(by.items()):
+    if name.startswith("predict_"):
+        r = rs[-1]
+        task = name[8:]
+        raw_largest = next((i["latency_ms_b1"] for i in infer if i["task"] == task), None)
+        predict.append({"task": task, "input": r["input"], "api_ms_b1": r["api_ms_b1"], "raw_ms_b1": r["raw_ms_b1"],
+                        "overhead_ms": r["overhead_ms"], "overhead_share": r["overhead_share"],
+                        "bench_infer_ms_b1": raw_largest})
+
 def pct(x):
     return "—" if x is None else f"{100 * x:.0f} %"
 
@@ -313,6 +326,12 @@ for i in infer:
     shape = "×".join(str(d) for d in i["input_shape"]) + (f", vocab {i['vocab']}" if i.get("vocab") else "")
     md.append(f"| {i['task']} | {shape} | {i['params'] / 1e6:.1f} M | {i['latency_ms_b1']:.1f} | {i['batch']} | "
               f"{i['batch_ms']:.0f} | {i['throughput_per_s']:,.0f} | {i['peak_rss_mb']:.0f} |")
+md += ["", "| predictor (zoo::infer), batch 1 | model input | API call (ms) | raw forward, same tensors (ms) "
+       "| overhead (ms) | bench_infer, largest input (ms) |", "|---|---|---|---|---|---|"]
+for p in predict:
+    shape = "×".join(str(d) for d in p["input"]["shape"])
+    md.append(f"| {p['task']} | {shape} | {p['api_ms_b1']:.2f} | {p['raw_ms_b1']:.2f} | "
+              f"{p['overhead_ms']:.2f} ({pct(p['overhead_share'])}) | {fmt(p['bench_infer_ms_b1'], '.2f')} |")
 md.append("")
 
 def write_atomic(path, text):
@@ -322,7 +341,7 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 write_atomic("bench/results.json", json.dumps({"meta": meta, "matmul_gflops": limit, "matmul_gflops_python": py_limit,
-                                               "models": models, "data": data, "inference": infer,
+                                               "models": models, "data": data, "inference": infer, "predictors": predict,
                                                "measurements": rows}, indent=1) + "\n")
 write_atomic("bench/results.md", "\n".join(md))
 print("\n".join(md))
