@@ -14,6 +14,7 @@
 #define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
+#include "apps/compare.h"
 #include "apps/doctor.h"
 #include "apps/launch.h"
 #include "apps/predict.h"
@@ -39,6 +40,7 @@ const char* const kUsage =
     "  eval    --run DIR [--split val] [--set a.b=v]...\n"
     "  export  --run DIR                   TorchScript + Python-loadable weights in DIR/export\n"
     "  predict --run DIR INPUT...          task-specific, human-readable output (or --export DIR)\n"
+    "  compare RUN... [--metric M] [--plot FILE.png]  runs side by side: table, curve over wall time\n"
     "  launch  --nproc N -- COMMAND...     N local ranks of a data-parallel job (torchrun convention)\n"
     "  doctor  [--out DIR]                 check this machine: LibTorch, BLAS, threads, memory, disk, CUDA\n"
     "run `zoo <command> --help` for the options of a command\n";
@@ -374,6 +376,24 @@ int cmd_predict(int argc, char** argv) {
   return 0;
 }
 
+int cmd_compare(int argc, char** argv) {
+  auto o = command_options("zoo compare", "Runs side by side from their metrics.jsonl.");
+  o.add_options()("metric", "held-out metric to compare (default: the runs' primary metric)",
+                  cxxopts::value<std::string>()->default_value(""))(
+      "plot", "PNG of the metric over wall time for every run", cxxopts::value<std::string>()->default_value(""))(
+      "runs", "run directories", cxxopts::value<std::vector<std::string>>());
+  o.parse_positional({"runs"});
+  const auto args = o.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << o.help() << "\n";
+    return 0;
+  }
+  if (!args.count("runs")) throw UserError("zoo compare: give one or more run directories");
+  compare_runs(args["runs"].as<std::vector<std::string>>(),
+               {args["metric"].as<std::string>(), args["plot"].as<std::string>()}, std::cout);
+  return 0;
+}
+
 int cmd_doctor(int argc, char** argv) {
   auto o = command_options("zoo doctor", "Check what a run depends on, one line each; exit 1 on a failure.");
   o.add_options()("out", "where run directories will go", cxxopts::value<std::string>()->default_value("runs"));
@@ -407,7 +427,8 @@ int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task)
     if (command == "predict") return cmd_predict(argc - 1, argv + 1);
     if (command == "launch") return launch_command(argc - 1, argv + 1);
     if (command == "doctor") return cmd_doctor(argc - 1, argv + 1);
-    throw UserError("unknown command '" + command + "' (tasks, train, eval, export, predict, launch, doctor)");
+    if (command == "compare") return cmd_compare(argc - 1, argv + 1);
+    throw UserError("unknown command '" + command + "' (tasks, train, eval, export, predict, compare, launch, doctor)");
   } catch (const c10::Error& e) {
     // LibTorch errors carry a C++ backtrace; the first line is what a user needs.
     std::string what = e.what_without_backtrace();

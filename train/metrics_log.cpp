@@ -1,5 +1,6 @@
 #include "train/metrics_log.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "io/atomic_file.h"
@@ -26,7 +27,11 @@ MetricsLog::MetricsLog(const std::string& path, int64_t keep_until_step) {
   if (std::filesystem::exists(path)) {
     std::string kept;
     for (const auto& r : read_metrics_log(path))
-      if (r.value("step", int64_t{0}) <= keep_until_step) kept += r.dump() + "\n";
+      if (r.value("step", int64_t{0}) <= keep_until_step) {
+        kept += r.dump() + "\n";
+        if (r.contains("elapsed_s") && r["elapsed_s"].is_number())
+          elapsed_before_ = std::max(elapsed_before_, r["elapsed_s"].get<double>());
+      }
     atomic_write_text(path, kept);
   }
   out_.open(path, std::ios::app);

@@ -13,9 +13,13 @@ class MetricsLog {
   // resumes from) are dropped so the file reads as one uninterrupted run.
   MetricsLog(const std::string& path, int64_t keep_until_step);
   void write(const Json& record);
+  // The largest "elapsed_s" among the kept lines (0 for a new run): a resumed run's wall-time
+  // axis continues from there (the time between that line and the interruption is not counted).
+  double elapsed_before() const { return elapsed_before_; }
 
  private:
   std::ofstream out_;
+  double elapsed_before_ = 0;
 };
 
 std::vector<Json> read_metrics_log(const std::string& path);

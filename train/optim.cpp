@@ -11,7 +11,7 @@ Json to_json(const OptimOptions& o) {
 }
 
 Json to_json(const ScheduleOptions& o) {
-  return {{"name", o.name},           {"warmup_steps", o.warmup_steps},
+  return {{"name", o.name},           {"warmup_steps", o.warmup_steps}, {"warmup_ratio", o.warmup_ratio},
           {"total_steps", o.total_steps}, {"min_lr_ratio", o.min_lr_ratio},
           {"step_size", o.step_size}, {"gamma", o.gamma}};
 }
@@ -44,6 +44,7 @@ ScheduleOptions schedule_options(const Config& cfg) {
   ScheduleOptions s;
   s.name = j.at("name").get<std::string>();
   s.warmup_steps = j.at("warmup_steps").get<int64_t>();
+  s.warmup_ratio = j.at("warmup_ratio").get<double>();
   s.total_steps = j.at("total_steps").get<int64_t>();
   s.min_lr_ratio = j.at("min_lr_ratio").get<double>();
   s.step_size = j.at("step_size").get<int64_t>();
@@ -51,6 +52,9 @@ ScheduleOptions schedule_options(const Config& cfg) {
   cfg.require(s.name == "constant" || s.name == "linear" || s.name == "cosine" || s.name == "step",
               "schedule.name", "must be one of constant, linear, cosine, step");
   cfg.require(s.warmup_steps >= 0, "schedule.warmup_steps", "must be >= 0");
+  cfg.require(s.warmup_ratio >= 0 && s.warmup_ratio < 1, "schedule.warmup_ratio", "must be in [0, 1)");
+  cfg.require(s.warmup_steps == 0 || s.warmup_ratio == 0, "schedule.warmup_ratio",
+              "cannot be combined with schedule.warmup_steps > 0 (set one of them to 0)");
   cfg.require(s.total_steps >= 0, "schedule.total_steps", "must be >= 0");
   cfg.require(s.min_lr_ratio >= 0 && s.min_lr_ratio <= 1, "schedule.min_lr_ratio",
               "must be in [0, 1]");
@@ -93,12 +97,14 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimOptions& o,
 
 double learning_rate(const ScheduleOptions& s, double base_lr, int64_t step, int64_t total_steps) {
   const int64_t total = s.total_steps > 0 ? s.total_steps : total_steps;
-  if (step < s.warmup_steps) return base_lr * static_cast<double>(step + 1) / s.warmup_steps;
+  const int64_t warmup =
+      s.warmup_steps > 0 ? s.warmup_steps : static_cast<int64_t>(std::ceil(s.warmup_ratio * static_cast<double>(total)));
+  if (step < warmup) return base_lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
   if (s.name == "constant") return base_lr;
   if (s.name == "step") return base_lr * std::pow(s.gamma, static_cast<double>(step / s.step_size));
   // Decay from the end of warmup to `total`, then stay at the floor.
-  const double span = std::max<int64_t>(1, total - s.warmup_steps);
-  const double progress = std::min(1.0, static_cast<double>(step - s.warmup_steps) / span);
+  const double span = static_cast<double>(std::max<int64_t>(1, total - warmup));
+  const double progress = std::min(1.0, static_cast<double>(step - warmup) / span);
   const double shape = s.name == "linear" ? 1.0 - progress : 0.5 * (1.0 + std::cos(M_PI * progress));
   return base_lr * (s.min_lr_ratio + (1.0 - s.min_lr_ratio) * shape);
 }

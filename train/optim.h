@@ -21,6 +21,7 @@ struct OptimOptions {
 struct ScheduleOptions {
   std::string name = "constant";  // constant | linear | cosine | step
   int64_t warmup_steps = 0;       // lr rises linearly: lr * (s + 1) / warmup for step s < warmup
+  double warmup_ratio = 0.0;      // or warmup = this share of the horizon (as HF's warmup_ratio)
   int64_t total_steps = 0;        // horizon of linear/cosine decay; 0 = train.max_steps
   double min_lr_ratio = 0.0;      // linear/cosine decay ends at lr * min_lr_ratio
   int64_t step_size = 1000;       // step: multiply by gamma every step_size steps

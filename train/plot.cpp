@@ -60,11 +60,12 @@ void write_line_plot(const std::string& path, const std::string& title, const st
   cv::rectangle(img, px(x0, y1), px(x1, y0), ink, 1);
   cv::putText(img, title, cv::Point(left, 25), font, 0.6, ink, 1, cv::LINE_AA);
   cv::putText(img, x_label, cv::Point(width / 2 - 20, height - 15), font, 0.5, ink, 1, cv::LINE_AA);
-  const cv::Scalar palette[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},
-                                {40, 39, 214},  {189, 103, 148}, {75, 86, 140}};
+  // matplotlib's tab10, BGR: ten runs can share one plot.
+  const cv::Scalar palette[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {40, 39, 214},  {189, 103, 148},
+                                {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
-    const cv::Scalar colour = palette[k % 6];
+    const cv::Scalar colour = palette[k % 10];
     std::vector<cv::Point> points;
     for (size_t i = 0; i < s.x.size(); ++i)
       if (std::isfinite(s.y[i])) points.push_back(px(s.x[i], s.y[i]));

@@ -401,22 +401,33 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
   auto window_start = std::chrono::steady_clock::now();
   const auto run_start = window_start;
   const int64_t first_step = step_;
+  // Wall time of the run (training, evaluation and checkpoints) in every metrics line, for
+  // curves over time; a resumed run continues the axis.
+  const double elapsed_before = main ? log->elapsed_before() : 0.0;
+  const auto elapsed_s = [&] {
+    return elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  };
 
   auto run_eval = [&]() {
     if (group_ != nullptr) broadcast_buffers(*group_, task_.model());  // evaluate rank 0's model
     const Metrics m = evaluate("val");
     result.final_metrics = m;
-    Json record = {{"step", step_}, {"split", "val"}};
+    Json record = {{"step", step_}, {"split", "val"}, {"elapsed_s", elapsed_s()}};
     std::ostringstream line;
     line << "eval step " << step_ << ":";
     for (const auto& [k, v] : m) {
       record[k] = v;
       line << " " << k << "=" << format_number(v);
     }
-    if (main) log->write(record);
     const auto it = m.find(primary.name);
     if (it == m.end()) throw std::logic_error("task did not report its primary metric " + primary.name);
-    if (!has_best_ || primary.better(it->second, best_metric_)) {
+    const bool is_best = !has_best_ || primary.better(it->second, best_metric_);
+    // Which metric picks the best checkpoint and whether this evaluation is the new best: what
+    // `zoo compare` reads, without knowing the task.
+    record["primary"] = primary.name;
+    record["is_best"] = is_best;
+    if (main) log->write(record);
+    if (is_best) {
       has_best_ = true;
       best_metric_ = it->second;
       evals_since_best_ = 0;
@@ -449,7 +460,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
       const double eta = total_s / static_cast<double>(step_ - first_step) *
                          static_cast<double>(opt_.max_steps - step_);
       const double lr = learning_rate(schedule_, optim_opt_.lr, step_ - 1, opt_.max_steps);
-      Json record = {{"step", step_}, {"split", "train"}, {"lr", lr},
+      Json record = {{"step", step_}, {"split", "train"}, {"elapsed_s", elapsed_s()}, {"lr", lr},
                      {"grad_norm", last_grad_norm_},
                      {"samples_per_s", samples_per_step * window_steps / std::max(window_s, 1e-9)}};
       std::ostringstream line;

@@ -33,6 +33,17 @@ TEST(Schedule, LinearDecayAfterWarmup) {
   EXPECT_DOUBLE_EQ(learning_rate(floor, 2.0, 60, 110), 2.0 * (0.1 + 0.9 * 0.5));
 }
 
+TEST(Schedule, WarmupRatioIsAShareOfTheHorizon) {
+  auto s = schedule("linear", 0);
+  s.warmup_ratio = 0.1;  // 110 steps: warmup ceil(11.0) = 11 steps
+  EXPECT_DOUBLE_EQ(learning_rate(s, 2.0, 0, 110), 2.0 / 11);
+  EXPECT_DOUBLE_EQ(learning_rate(s, 2.0, 10, 110), 2.0);
+  EXPECT_DOUBLE_EQ(learning_rate(s, 2.0, 11, 110), 2.0);        // decay starts
+  EXPECT_DOUBLE_EQ(learning_rate(s, 2.0, 60, 110), 2.0 * (1 - 49.0 / 99));
+  s.total_steps = 20;  // the ratio applies to the schedule's horizon: 2 steps
+  EXPECT_DOUBLE_EQ(learning_rate(s, 2.0, 0, 110), 1.0);
+}
+
 TEST(Schedule, CosineDecay) {
   const auto s = schedule("cosine", 0);
   EXPECT_DOUBLE_EQ(learning_rate(s, 1.0, 0, 100), 1.0);

@@ -28,6 +28,9 @@ Json mlm_task_defaults() {
   j["task"] = "mlm";
   j["model"] = bert_model_defaults();
   j["data"] = {{"text_files", Json::array()},  // empty: the embedded generated corpus
+               // More text for training only (all of it; none held out): validation stays on
+               // text_files' held-out documents.
+               {"extra_train_files", Json::array()},
                {"embedded_documents", 4000},
                {"val_fraction", 0.1},
                {"max_seq_len", 128},
@@ -100,6 +103,12 @@ class MlmTask : public Task {
       text_files_.push_back(f.get<std::string>());
       cfg.require(data == TaskData::kNone || fs::exists(text_files_.back()), "data.text_files",
                   "names a file that does not exist: " + text_files_.back());
+    }
+    for (const auto& f : d.at("extra_train_files")) {
+      cfg.require(f.is_string(), "data.extra_train_files", "must be a list of file paths");
+      extra_train_files_.push_back(f.get<std::string>());
+      cfg.require(data == TaskData::kNone || fs::exists(extra_train_files_.back()), "data.extra_train_files",
+                  "names a file that does not exist: " + extra_train_files_.back());
     }
     embedded_documents_ = d.at("embedded_documents").get<int64_t>();
     val_fraction_ = d.at("val_fraction").get<double>();
@@ -270,6 +279,8 @@ class MlmTask : public Task {
     if (split.second.empty() || split.first.empty())
       throw UserError("mlm: the text has " + std::to_string(docs.size()) +
                       " documents, too few for a train/val split");
+    for (const auto& f : extra_train_files_)
+      for (auto& doc : read_text_documents(f)) split.first.push_back(std::move(doc));
     return split;
   }
 
@@ -326,7 +337,7 @@ class MlmTask : public Task {
   }
 
   std::string run_dir_;
-  std::vector<std::string> text_files_;
+  std::vector<std::string> text_files_, extra_train_files_;
   int64_t embedded_documents_ = 0, max_seq_len_ = 0, val_max_sequences_ = 0;
   double val_fraction_ = 0.1;
   uint64_t eval_mask_seed_ = 0, seed_ = 0;
