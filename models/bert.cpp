@@ -62,7 +62,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids,
   return dropout(layer_norm(x));
 }
 
-BertLayerImpl::BertLayerImpl(const BertConfig& c) : num_heads(c.num_heads) {
+BertLayerImpl::BertLayerImpl(const BertConfig& c) : num_heads(c.num_heads), norm_first(c.norm_first) {
   const int64_t h = c.hidden_size;
   TORCH_CHECK(num_heads > 0 && h % num_heads == 0, "BERT: hidden_size ", h,
               " is not a multiple of num_heads ", num_heads);
@@ -96,6 +96,10 @@ torch::Tensor BertLayerImpl::attend(const torch::Tensor& q, const torch::Tensor&
 }
 
 torch::Tensor BertLayerImpl::finish(const torch::Tensor& hidden, const torch::Tensor& context) {
+  if (norm_first) {
+    const auto attended = hidden + hidden_dropout(attention_output(context));
+    return attended + hidden_dropout(output(torch::gelu(intermediate(output_norm(attended)))));
+  }
   const auto attended = attention_norm(hidden + hidden_dropout(attention_output(context)));
   const auto ffn = output(torch::gelu(intermediate(attended)));  // exact erf GELU, as HF "gelu"
   return output_norm(attended + hidden_dropout(ffn));
@@ -104,7 +108,8 @@ torch::Tensor BertLayerImpl::finish(const torch::Tensor& hidden, const torch::Te
 torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden,
                                      const torch::Tensor& attention_bias) {
   const double scale = query_scale(hidden.size(2), num_heads);
-  return finish(hidden, attend(query(hidden) * scale, key(hidden), value(hidden), attention_bias));
+  const auto x = norm_first ? attention_norm(hidden) : hidden;
+  return finish(hidden, attend(query(x) * scale, key(x), value(x), attention_bias));
 }
 
 torch::Tensor BertLayerImpl::forward_packed(const torch::Tensor& packed, const torch::Tensor& token_index,
@@ -114,8 +119,8 @@ torch::Tensor BertLayerImpl::forward_packed(const torch::Tensor& packed, const t
   // Zeros at padding: padded keys are masked out by the bias, padded queries' rows discarded.
   const auto unpack = [&](const torch::Tensor& x) { return unpack_tokens(x, token_index, batch, seq_len); };
   const double scale = query_scale(h, num_heads);
-  const auto context = attend(unpack(query(packed) * scale), unpack(key(packed)), unpack(value(packed)),
-                              attention_bias);
+  const auto x = norm_first ? attention_norm(packed) : packed;
+  const auto context = attend(unpack(query(x) * scale), unpack(key(x)), unpack(value(x)), attention_bias);
   return finish(packed, context.view({batch * seq_len, h}).index_select(0, token_index));
 }
 
@@ -123,6 +128,10 @@ BertModelImpl::BertModelImpl(const BertConfig& c, bool with_pooler) : config(c) 
   embeddings = register_module("embeddings", BertEmbeddings(c));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i) layers->push_back(BertLayer(c));
+  if (c.norm_first) {
+    final_norm = register_module("final_norm", make_layer_norm(c));
+    init_bert_weights(*final_norm, c);
+  }
   if (with_pooler) {
     pooler = register_module("pooler", torch::nn::Linear(c.hidden_size, c.hidden_size));
     init_bert_weights(*pooler, c);
@@ -147,11 +156,12 @@ torch::Tensor BertModelImpl::forward(const torch::Tensor& input_ids,
       auto packed = x.reshape({batch * seq_len, h}).index_select(0, token_index);
       for (const auto& layer : *layers)
         packed = layer->as<BertLayerImpl>()->forward_packed(packed, token_index, batch, seq_len, bias);
+      if (!final_norm.is_empty()) packed = final_norm(packed);
       return unpack_tokens(packed, token_index, batch, seq_len);
     }
   }
   for (const auto& layer : *layers) x = layer->as<BertLayerImpl>()->forward(x, bias);
-  return x;
+  return final_norm.is_empty() ? x : final_norm(x);
 }
 
 torch::Tensor BertModelImpl::pool(const torch::Tensor& hidden) {

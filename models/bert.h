@@ -1,6 +1,7 @@
 #pragma once
 // Mini-BERT: embeddings, post-LN Transformer encoder, pooler and the masked-LM head, with the
 // module and parameter layout of Hugging Face's BertForMaskedLM so that weights map one to one.
+// Optionally pre-LN (norm_first), which Hugging Face's BERT has no layout for.
 #include <torch/torch.h>
 
 namespace zoo {
@@ -18,6 +19,11 @@ struct BertConfig {
   double layer_norm_eps = 1e-12;
   double initializer_range = 0.02;
   int64_t pad_token_id = 0;
+  // Pre-LN (Xiong et al. 2020, as torch.nn.TransformerEncoderLayer(norm_first=True)): each
+  // sublayer normalises its input and the residual stream is left unnormalised, with one final
+  // LayerNorm after the last layer. Trains stably at higher learning rates from scratch (the
+  // short-budget BERT recipes use it); false is BERT's post-LN.
+  bool norm_first = false;
 };
 
 // Word + position + token-type embeddings, LayerNorm, dropout.
@@ -32,7 +38,8 @@ class BertEmbeddingsImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BertEmbeddings);
 
-// Multi-head self-attention + residual + LayerNorm, then FFN (exact GELU) + residual + LayerNorm.
+// Multi-head self-attention + residual + LayerNorm, then FFN (exact GELU) + residual + LayerNorm;
+// pre-LN: x + attention(LayerNorm(x)), then x + FFN(LayerNorm(x)) (same parameters).
 class BertLayerImpl : public torch::nn::Module {
  public:
   explicit BertLayerImpl(const BertConfig& c);
@@ -45,6 +52,7 @@ class BertLayerImpl : public torch::nn::Module {
   torch::Tensor forward_packed(const torch::Tensor& packed, const torch::Tensor& token_index, int64_t batch,
                                int64_t seq_len, const torch::Tensor& attention_bias);
   int64_t num_heads;
+  bool norm_first;
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, attention_output{nullptr};
   torch::nn::LayerNorm attention_norm{nullptr};
   torch::nn::Linear intermediate{nullptr}, output{nullptr};
@@ -55,7 +63,7 @@ class BertLayerImpl : public torch::nn::Module {
   // Attention context [B, T, H] of projections q (scaled), k, v, each [B, T, H].
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        const torch::Tensor& attention_bias);
-  // Output projection + residual + LayerNorm, then FFN + residual + LayerNorm, per token.
+  // Output projection + residual (+ LayerNorm), then FFN + residual (+ LayerNorm), per token.
   torch::Tensor finish(const torch::Tensor& hidden, const torch::Tensor& context);
 };
 TORCH_MODULE(BertLayer);
@@ -79,6 +87,7 @@ class BertModelImpl : public torch::nn::Module {
   BertConfig config;
   BertEmbeddings embeddings{nullptr};
   torch::nn::ModuleList layers{nullptr};
+  torch::nn::LayerNorm final_norm{nullptr};  // pre-LN only
   torch::nn::Linear pooler{nullptr};
 };
 TORCH_MODULE(BertModel);

@@ -5,7 +5,8 @@
 # ten evaluations on the held-out validation articles along the way. One variant trains at a
 # time: a second CPU-bound process would slow both.
 #   scripts/mlm_ablation.sh OUT_DIR MINUTES NAME='--set a=b --set c=d' [NAME='...']...
-# Writes OUT_DIR/NAME/ (a run directory each), then `zoo compare` prints the table and draws
+# Writes OUT_DIR/NAME/ (a run directory each, its log beside it as NAME.log and its peak RSS as
+# NAME.peak_rss_kb), then `zoo compare` prints the table and draws
 # OUT_DIR/perplexity.png (validation perplexity over wall time). A finished variant is skipped,
 # so an interrupted ablation continues where it stopped.
 set -euo pipefail
@@ -43,9 +44,11 @@ PY
 )
   rm -rf "$out/$name.probe"
   echo "mlm_ablation: $name: $steps steps in ~$minutes min (${sets[*]:-no overrides})" >&2
-  "$zoo" train --config "$config" --out "$out/$name" "${sets[@]}" --set train.max_steps="$steps" \
+  /usr/bin/time -f %M -o "$out/$name.peak_rss_kb" \
+    "$zoo" train --config "$config" --out "$out/$name" "${sets[@]}" --set train.max_steps="$steps" \
     --set train.eval_every_steps=$((steps / 10)) --set train.ckpt_every_steps=$((steps / 10)) \
     --set train.log_every_steps=$((steps / 50 > 0 ? steps / 50 : 1)) > "$out/$name.log" 2>&1
+  echo "mlm_ablation: $name: peak RSS $(( $(cat "$out/$name.peak_rss_kb") / 1024 )) MB" >&2
   printf '%s\n' "${sets[@]:-}" > "$out/$name/done"
 done
 "$zoo" compare "${runs[@]}" --metric perplexity --plot "$out/perplexity.png"

@@ -47,6 +47,8 @@ NamedTensors encoder_names(BertModelImpl& bert, const std::string& prefix) {
     add_linear(out, p + "output.dense", l.output);
     add_norm(out, p + "output.LayerNorm", l.output_norm);
   }
+  // Pre-LN's final LayerNorm has no Hugging Face BERT name: a name of ours in the same style.
+  if (!bert.final_norm.is_empty()) add_norm(out, prefix + "encoder.final_layer_norm", bert.final_norm);
   if (!bert.pooler.is_empty()) add_linear(out, prefix + "pooler.dense", bert.pooler);
   return out;
 }
@@ -164,6 +166,11 @@ BertConfig read_hf_bert_config(const std::string& path) {
   c.attention_dropout = get_double("attention_probs_dropout_prob", 0.1);
   c.layer_norm_eps = get_double("layer_norm_eps", 1e-12);
   c.initializer_range = get_double("initializer_range", 0.02);
+  if (j.contains("zoo_norm_first")) {
+    if (!j.at("zoo_norm_first").is_boolean())
+      throw UserError(path + ": 'zoo_norm_first' must be true or false, got " + j.at("zoo_norm_first").dump());
+    c.norm_first = j.at("zoo_norm_first").get<bool>();
+  }
   // null means "no padding token": no embedding row is special.
   c.pad_token_id = j.contains("pad_token_id") && j.at("pad_token_id").is_null()
                        ? -1
@@ -200,6 +207,9 @@ void write_hf_bert_config(const std::string& path, const BertConfig& c, const st
             {"layer_norm_eps", c.layer_norm_eps},
             {"position_embedding_type", "absolute"}};
   j["pad_token_id"] = c.pad_token_id >= 0 ? Json(c.pad_token_id) : Json(nullptr);
+  // Our key: transformers ignores unknown keys and would run a pre-LN model as post-LN, so such a
+  // model is never written where transformers looks (the export's hf/ folder); zoo reads it back.
+  if (c.norm_first) j["zoo_norm_first"] = true;
   write_json_file(path, j);
 }
 

@@ -38,6 +38,7 @@ std::string encoder_script(const BertConfig& c, double lowest, bool with_extra) 
     return "torch.layer_norm(" + x + ", [" + std::to_string(h) + "], " + w + ", " + b + ", " +
            eps.str() + ")";
   };
+  const std::string in = c.norm_first ? "y" : "x";  // the sublayers' input: normalised x in pre-LN
   const std::string split = ".view([batch, seq_len, " + std::to_string(heads) + ", " +
                             std::to_string(d_head) + "]).transpose(1, 2)";
   s << "def encoder_layer(self, x: Tensor, bias: Tensor, qw: Tensor, qb: Tensor, kw: Tensor, "
@@ -45,17 +46,22 @@ std::string encoder_script(const BertConfig& c, double lowest, bool with_extra) 
        "iw: Tensor, ib: Tensor, fw: Tensor, fb: Tensor, n2w: Tensor, n2b: Tensor) -> Tensor:\n"
     << "    batch = x.size(0)\n"
     << "    seq_len = x.size(1)\n"
-    << "    q = (torch.linear(x, qw, qb) * " << 1.0 / std::sqrt(static_cast<double>(d_head)) << ")"
+    << (c.norm_first ? "    y = " + norm("x", "n1w", "n1b") + "\n" : "")
+    << "    q = (torch.linear(" << in << ", qw, qb) * " << 1.0 / std::sqrt(static_cast<double>(d_head)) << ")"
     << split << "\n"
-    << "    k = torch.linear(x, kw, kb)" << split << "\n"
-    << "    v = torch.linear(x, vw, vb)" << split << "\n"
+    << "    k = torch.linear(" << in << ", kw, kb)" << split << "\n"
+    << "    v = torch.linear(" << in << ", vw, vb)" << split << "\n"
     << "    scores = torch.matmul(q, k.transpose(-2, -1)) + bias\n"
     << "    probs = torch.softmax(scores, -1)\n"
     << "    context = torch.matmul(probs, v).transpose(1, 2).reshape([batch, seq_len, " << h
     << "])\n"
-    << "    attended = " << norm("x + torch.linear(context, ow, ob)", "n1w", "n1b") << "\n"
-    << "    ffn = torch.linear(torch.gelu(torch.linear(attended, iw, ib)), fw, fb)\n"
-    << "    return " << norm("attended + ffn", "n2w", "n2b") << "\n\n";
+    << (c.norm_first
+            ? "    attended = x + torch.linear(context, ow, ob)\n"
+              "    ffn = torch.linear(torch.gelu(torch.linear(" + norm("attended", "n2w", "n2b") + ", iw, ib)), fw, fb)\n"
+              "    return attended + ffn\n\n"
+            : "    attended = " + norm("x + torch.linear(context, ow, ob)", "n1w", "n1b") + "\n"
+              "    ffn = torch.linear(torch.gelu(torch.linear(attended, iw, ib)), fw, fb)\n"
+              "    return " + norm("attended + ffn", "n2w", "n2b") + "\n\n");
 
   const std::string e = "bert.embeddings.";
   // encode(): the encoder's hidden states [B, T, H]; `extra` is added to the embedding output
@@ -79,6 +85,9 @@ std::string encoder_script(const BertConfig& c, double lowest, bool with_extra) 
       s << ", " << self(p + part + ".weight") << ", " << self(p + part + ".bias");
     s << ")\n";
   }
+  if (c.norm_first)
+    s << "    x = " << norm("x", self("bert.encoder.final_layer_norm.weight"), self("bert.encoder.final_layer_norm.bias"))
+      << "\n";
   s << "    return x\n\n";
   return s.str();
 }

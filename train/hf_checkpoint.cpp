@@ -194,6 +194,8 @@ void write_pretrained_bert(const std::string& dir, const BertConfig& config, con
                            const std::vector<std::pair<std::string, torch::Tensor>>& state,
                            const WordPieceTokenizer& tokenizer, int64_t max_seq_len, const std::string& st_pooling,
                            bool st_normalize) {
+  if (config.norm_first)
+    throw std::invalid_argument("write_pretrained_bert: " + dir + ": a pre-LN model has no transformers BERT layout");
   fs::create_directories(dir);
   write_hf_bert_config(dir + "/config.json", config, architecture);
   write_safetensors(dir + "/model.safetensors", state);

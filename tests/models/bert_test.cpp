@@ -159,9 +159,13 @@ TEST(Bert, PaddingDoesNotChangeRealPositions) {
 
 // Training mode runs a padded batch on its real tokens only: the same outputs there, zeros at
 // padding, and the same gradients as the padded forward (eval mode, dropout off).
-TEST(Bert, TrainingOnRealTokensOnlyMatchesThePaddedForward) {
+// Post-LN and pre-LN (norm_first) alike.
+class BertLayoutTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(BertLayoutTest, TrainingOnRealTokensOnlyMatchesThePaddedForward) {
   torch::manual_seed(3);
   auto c = tiny_config();
+  c.norm_first = GetParam();
   c.hidden_dropout = 0;
   c.attention_dropout = 0;
   BertModel bert(c, /*with_pooler=*/false);
@@ -192,6 +196,9 @@ TEST(Bert, TrainingOnRealTokensOnlyMatchesThePaddedForward) {
     EXPECT_LT(max_abs_diff(packed_grads[i], padded_grads[i]), 1e-5 * (1 + padded_grads[i].abs().max().item<double>()))
         << "parameter " << i;  // float32 sums over a different number of rows
 }
+
+INSTANTIATE_TEST_SUITE_P(Layouts, BertLayoutTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "PreLN" : "PostLN"; });
 
 TEST(Bert, ForwardAtMatchesForwardRows) {
   torch::manual_seed(2);

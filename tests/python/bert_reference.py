@@ -29,6 +29,7 @@ def reference_logits(config, sd, input_ids, attention_mask, token_type_ids):
     hidden = config["hidden_size"]
     heads = config["num_attention_heads"]
     eps = config["layer_norm_eps"]
+    norm_first = config.get("zoo_norm_first", False)
     d = hidden // heads
     batch, seq_len = input_ids.shape
 
@@ -56,15 +57,24 @@ def reference_logits(config, sd, input_ids, attention_mask, token_type_ids):
 
     for i in range(config["num_hidden_layers"]):
         p = "bert.encoder.layer.%d." % i
-        q = split(dense(x, p + "attention.self.query"))
-        k = split(dense(x, p + "attention.self.key"))
-        v = split(dense(x, p + "attention.self.value"))
+        # zoo's pre-LN variant (config "zoo_norm_first"): each sublayer normalises its input,
+        # the residual stream is not normalised, one final LayerNorm after the last layer.
+        y = norm(x, p + "attention.output.LayerNorm") if norm_first else x
+        q = split(dense(y, p + "attention.self.query"))
+        k = split(dense(y, p + "attention.self.key"))
+        v = split(dense(y, p + "attention.self.value"))
         scores = q @ k.transpose(-1, -2) / math.sqrt(d) + bias
         probs = torch.softmax(scores, dim=-1)
         context = (probs @ v).permute(0, 2, 1, 3).reshape(batch, seq_len, hidden)
+        if norm_first:
+            x = x + dense(context, p + "attention.output.dense")
+            x = x + dense(gelu(dense(norm(x, p + "output.LayerNorm"), p + "intermediate.dense")), p + "output.dense")
+            continue
         x = norm(dense(context, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
         ffn = dense(gelu(dense(x, p + "intermediate.dense")), p + "output.dense")
         x = norm(ffn + x, p + "output.LayerNorm")
+    if norm_first:
+        x = norm(x, "bert.encoder.final_layer_norm")
 
     t = "cls.predictions.transform."
     y = norm(gelu(dense(x, t + "dense")), t + "LayerNorm")

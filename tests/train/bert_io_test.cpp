@@ -306,8 +306,12 @@ TEST_F(BertIoTest, ImportMatchesPythonReference) {
   EXPECT_LT(max_abs_diff(logits, expected), 1e-4);
 }
 
-TEST_F(BertIoTest, ExportedWeightsAndTorchScriptMatchInCppAndPython) {
+class BertIoLayoutTest : public BertIoTest, public ::testing::WithParamInterface<bool> {};
+
+// Post-LN (BERT) and pre-LN (norm_first) alike.
+TEST_P(BertIoLayoutTest, ExportedWeightsAndTorchScriptMatchInCppAndPython) {
   auto c = tiny_config();
+  c.norm_first = GetParam();
   torch::manual_seed(5);
   BertForMaskedLM model(c);
   {
@@ -347,7 +351,19 @@ TEST_F(BertIoTest, ExportedWeightsAndTorchScriptMatchInCppAndPython) {
       << read_text(path("log.txt"));
   const auto reference = read_torch_tensor_dict(path("reference.pt")).at("logits");
   EXPECT_LT(max_abs_diff(reference, ours), 1e-4);
+  // And back: config.json carries the layout (zoo_norm_first only when true), the weights load.
+  const auto back = read_hf_bert_config(path("config.json"));
+  EXPECT_EQ(back.norm_first, c.norm_first);
+  EXPECT_EQ(read_json_file(path("config.json")).contains("zoo_norm_first"), c.norm_first);
+  BertForMaskedLM reloaded(back);
+  load_hf_bert_weights(path("pytorch_model.bin"), *reloaded);
+  reloaded->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(max_abs_diff(reloaded->forward(in.ids, in.mask, in.types), ours), 0.0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Layouts, BertIoLayoutTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "PreLN" : "PostLN"; });
 
 }  // namespace
 }  // namespace zoo

@@ -12,7 +12,8 @@ Json bert_model_defaults() {
   return {{"hidden_size", b.hidden_size},           {"num_layers", b.num_layers},
           {"num_heads", b.num_heads},               {"intermediate_size", b.intermediate_size},
           {"max_position", b.max_position},         {"hidden_dropout", b.hidden_dropout},
-          {"attention_dropout", b.attention_dropout}, {"initializer_range", b.initializer_range}};
+          {"attention_dropout", b.attention_dropout}, {"initializer_range", b.initializer_range},
+          {"norm_first", b.norm_first}};
 }
 
 BertConfig bert_config_from(const Config& cfg, const std::string& section) {
@@ -26,6 +27,8 @@ BertConfig bert_config_from(const Config& cfg, const std::string& section) {
   b.hidden_dropout = m.at("hidden_dropout").get<double>();
   b.attention_dropout = m.at("attention_dropout").get<double>();
   b.initializer_range = m.at("initializer_range").get<double>();
+  // Absent from the config.json of runs made before the option existed: those are post-LN.
+  b.norm_first = m.contains("norm_first") && m.at("norm_first").get<bool>();
   const std::string s = section + ".";
   cfg.require(b.hidden_size > 0 && b.num_heads > 0 && b.hidden_size % b.num_heads == 0,
               s + "hidden_size", "must be a positive multiple of " + s + "num_heads");

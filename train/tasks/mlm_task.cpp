@@ -46,7 +46,12 @@ Json mlm_task_defaults() {
                {"random_token_ratio", m.random_token_ratio},
                {"whole_word", m.whole_word},
                {"label_smoothing", 0.0}};
-  j["eval"] = {{"batch_size", 32}, {"top_k", 5}};
+  // Validation masks on its own settings, not the training ones: runs that train with another
+  // masking rate or whole-word masking are still scored on the same task and the same targets.
+  j["eval"] = {{"batch_size", 32},
+               {"top_k", 5},
+               {"mask_probability", m.mask_probability},
+               {"whole_word", m.whole_word}};
   // A BERT directory as Hugging Face or sentence-transformers publish it, or an export
   // (train/hf_checkpoint.h); without an MLM head in it, the head starts fresh (with a warning).
   j["init"] = {{"hf_checkpoint", ""}};
@@ -137,6 +142,11 @@ class MlmTask : public Task {
     const TrainOptions train = train_options(cfg);
     batch_size_ = train.batch_size;
     seed_ = static_cast<uint64_t>(train.seed);
+    eval_masking_ = masking_;
+    eval_masking_.mask_probability = cfg.at("eval.mask_probability").get<double>();
+    eval_masking_.whole_word = cfg.at("eval.whole_word").get<bool>();
+    cfg.require(eval_masking_.mask_probability > 0 && eval_masking_.mask_probability <= 1, "eval.mask_probability",
+                "must be in (0, 1]");
     eval_batch_size_ = cfg.at("eval.batch_size").get<int64_t>();
     top_k_ = cfg.at("eval.top_k").get<int64_t>();
     cfg.require(eval_batch_size_ > 0, "eval.batch_size", "must be > 0");
@@ -218,7 +228,7 @@ class MlmTask : public Task {
       for (size_t start = 0; start < n; start += static_cast<size_t>(eval_batch_size_)) {
         std::vector<MaskedSequence> masked;
         for (size_t i = start; i < std::min(n, start + static_cast<size_t>(eval_batch_size_)); ++i)
-          masked.push_back(mask_sequence(val_sequences_[i], masking_vocab_, masking_, mix_seed(eval_mask_seed_, i)));
+          masked.push_back(mask_sequence(val_sequences_[i], masking_vocab_, eval_masking_, mix_seed(eval_mask_seed_, i)));
         val_batches_.push_back(collate(masked));
       }
     }
@@ -243,7 +253,10 @@ class MlmTask : public Task {
     write_hf_bert_config(dir + "/config.json", bert_config_);
     write_safetensors(dir + "/weights.safetensors", hf_bert_state(*model_));
     tokenizer_->vocab().save(dir + "/vocab.txt");
-    write_pretrained_bert(dir + "/hf", bert_config_, "BertForMaskedLM", hf_bert_state(*model_), *tokenizer_, max_seq_len_);
+    // transformers' BERT is post-LN only: a pre-LN model has no hf/ (config.json says zoo_norm_first).
+    if (!bert_config_.norm_first)
+      write_pretrained_bert(dir + "/hf", bert_config_, "BertForMaskedLM", hf_bert_state(*model_), *tokenizer_,
+                            max_seq_len_);
     write_json_file(dir + "/meta.json",
                     {{"task", "mlm"},
                      {"format_version", kExportFormatVersion},
@@ -252,7 +265,7 @@ class MlmTask : public Task {
                      {"input_dtype", "int64"},
                      {"outputs", {"logits"}},
                      {"vocab", "vocab.txt"},
-                     {"hf", "hf/ (transformers BertForMaskedLM)"},
+                     {"hf", bert_config_.norm_first ? Json(nullptr) : Json("hf/ (transformers BertForMaskedLM)")},
                      {"lower_case", tokenizer_->options().lower_case},
                      {"max_seq_len", max_seq_len_},
                      {"special_ids", {{"pad", tokenizer_->vocab().pad_id},
@@ -342,7 +355,7 @@ class MlmTask : public Task {
   double val_fraction_ = 0.1;
   uint64_t eval_mask_seed_ = 0, seed_ = 0;
   int64_t batch_size_ = 0, eval_batch_size_ = 0, top_k_ = 5;
-  MaskingOptions masking_;
+  MaskingOptions masking_, eval_masking_;
   MaskingVocab masking_vocab_;
   MaskedLmLossOptions loss_;
   std::unique_ptr<WordPieceTokenizer> tokenizer_;

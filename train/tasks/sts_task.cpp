@@ -167,6 +167,7 @@ class StsTask : public Task {
       const BertConfig p = bert_config_from(pre, "model");
       bert.hidden_size = p.hidden_size, bert.num_layers = p.num_layers, bert.num_heads = p.num_heads;
       bert.intermediate_size = p.intermediate_size, bert.max_position = p.max_position;
+      bert.norm_first = p.norm_first;
       tokenizer_ = std::make_unique<WordPieceTokenizer>(Vocab::load(mlm_run + "/vocab.txt"), tok);
       if (!run_dir_.empty()) tokenizer_->vocab().save(run_dir_ + "/vocab.txt");
       load_pretrained_weights = true;
@@ -293,8 +294,11 @@ class StsTask : public Task {
     const bool cross = options_.architecture == "cross";
     // The encoder for transformers (BertModel; a cross-encoder's head stays in model.pt), and for
     // a bi-encoder a sentence-transformers model.
-    write_pretrained_bert(dir + "/hf", model_->bert->config, "BertModel", hf_bert_state(*model_->bert), *tokenizer_,
-                          max_seq_len_, cross ? "" : options_.pooling, options_.normalize);
+    // (transformers' BERT is post-LN only: a pre-LN encoder has no hf/.)
+    const bool hf = !model_->bert->config.norm_first;
+    if (hf)
+      write_pretrained_bert(dir + "/hf", model_->bert->config, "BertModel", hf_bert_state(*model_->bert), *tokenizer_,
+                            max_seq_len_, cross ? "" : options_.pooling, options_.normalize);
     write_json_file(dir + "/meta.json",
                     {{"task", "sts"},
                      {"format_version", kExportFormatVersion},
@@ -310,7 +314,8 @@ class StsTask : public Task {
                                       : "[CLS] sentence [SEP] each"},
                      {"pooling", cross ? Json(nullptr) : Json(options_.pooling)},
                      {"normalize", !cross && options_.normalize},
-                     {"hf", "hf/ (transformers BertModel" + std::string(cross ? ")" : "; sentence-transformers)")},
+                     {"hf", hf ? Json("hf/ (transformers BertModel" + std::string(cross ? ")" : "; sentence-transformers)"))
+                               : Json(nullptr)},
                      {"match_idf_buckets", options_.match_idf_buckets},
                      {"match_class", match_class_},
                      {"outputs", {"score"}},
