@@ -37,7 +37,7 @@ Json to_json(const TrainOptions& o) {
           {"threads", o.threads},
           {"device", o.device},
           {"plots", o.plots},
-          {"memory_check", o.memory_check}};
+          {"memory_check", o.memory_check}, {"flush_denormal", o.flush_denormal}};
 }
 
 TrainOptions train_options(const Config& cfg) {
@@ -57,6 +57,7 @@ TrainOptions train_options(const Config& cfg) {
   o.device = j.at("device").get<std::string>();
   o.plots = j.at("plots").get<bool>();
   o.memory_check = j.at("memory_check").get<bool>();
+  o.flush_denormal = j.at("flush_denormal").get<bool>();
   // 0 evaluates (and exports) the initial model: a published checkpoint's zero-shot figures.
   cfg.require(o.max_steps >= 0, "train.max_steps", "must be >= 0");
   cfg.require(o.batch_size > 0, "train.batch_size", "must be > 0");
@@ -93,6 +94,10 @@ torch::Device configure_runtime(const TrainOptions& o, const DistributedEnv& env
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = o.threads > 0 ? static_cast<int>(o.threads) : std::max(1, cores / env.local_world_size);
   torch::set_num_threads(threads);
+  // A per-thread CPU flag (MXCSR), set here for the calling thread; LibTorch's intra-op threads
+  // copy it when OpenMP creates them, at the first parallel operation, which comes after this.
+  // (zoo's own code is not built with OpenMP, so it cannot reach threads created earlier.)
+  at::globalContext().setFlushDenormal(o.flush_denormal);
   std::optional<torch::Device> device;
   try {
     device = torch::Device(o.device);

@@ -30,6 +30,9 @@ struct TrainOptions {
   std::string device = "cpu";      // cpu | cuda | cuda:N
   bool plots = true;               // PNG curves at the end of the run
   bool memory_check = true;        // refuse a batch size whose step cannot fit (train/memory_check.h)
+  // Treat denormal floats as 0 on the CPU (torch.set_flush_denormal): saturated attention
+  // softmaxes produce them, and x86 arithmetic on denormals is many times slower.
+  bool flush_denormal = true;
 };
 
 Json to_json(const TrainOptions& o);

@@ -185,3 +185,29 @@ TEST(Trainer, EarlyStoppingAfterPatienceEvaluations) {
 
 }  // namespace
 }  // namespace zoo
+
+namespace zoo {
+namespace {
+
+// Denormal inputs read as 0 on every intra-op thread when configure_runtime flushes them, and
+// keep their value when it does not. 1e-39 is below float32's smallest normal (1.18e-38). Each
+// case runs in a fresh process (a threadsafe death test re-executes the binary), as a program
+// starts: the threads inherit the flag when LibTorch creates them after configure_runtime.
+void exit_with_denormal_count(bool flush) {
+  TrainOptions o;
+  o.threads = 2;
+  o.flush_denormal = flush;
+  configure_runtime(o);
+  const auto x = torch::full({1 << 20}, 1e-39f);  // large enough to be split over the threads
+  const int64_t kept = (x * 1.0f != 0).sum().item<int64_t>();
+  std::exit(kept == 0 ? 10 : kept == (1 << 20) ? 11 : 12);
+}
+
+TEST(RuntimeDeathTest, FlushDenormalReachesTheIntraOpThreads) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exit_with_denormal_count(true), ::testing::ExitedWithCode(10), "");
+  EXPECT_EXIT(exit_with_denormal_count(false), ::testing::ExitedWithCode(11), "");
+}
+
+}  // namespace
+}  // namespace zoo
