@@ -2,7 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <map>
+#include <algorithm>
 #include <set>
 
 #include "io/error.h"
