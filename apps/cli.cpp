@@ -35,7 +35,7 @@ namespace {
 const char* const kUsage =
     "usage: zoo <command> [options]\n"
     "commands:\n"
-    "  tasks   [NAME]                      list tasks, or print NAME's full default config\n"
+    "  tasks   [NAME]                      list tasks, or print NAME's full default config, each key documented\n"
     "  train   --config FILE [--set a.b=v]... [--out DIR] [--resume]\n"
     "  eval    --run DIR [--split val] [--set a.b=v]...\n"
     "  export  --run DIR                   TorchScript + Python-loadable weights in DIR/export\n"
@@ -116,7 +116,15 @@ cxxopts::Options command_options(const std::string& program, const std::string& 
 
 int cmd_tasks(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) != "--help" && std::string(argv[1]) != "-h") {
-    std::cout << find_task(argv[1]).defaults().dump(2) << "\n";
+    // The config, then one comment line per option: the output is a config file zoo reads.
+    const TaskEntry& task = find_task(argv[1]);
+    std::cout << task.defaults().dump(2) << "\n";
+    const std::vector<OptionDoc> docs = task.docs();
+    size_t width = 0;
+    for (const auto& d : docs) width = std::max(width, d.key.size());
+    for (const auto& d : docs)
+      std::cout << "// " << std::left << std::setw(static_cast<int>(width)) << d.key << "  " << d.doc
+                << (d.rule.empty() ? "" : " (" + d.rule + ")") << "\n";
     return 0;
   }
   std::cout << "tasks (zoo tasks NAME prints the full default config; apps/configs/ has examples):\n";

@@ -98,4 +98,24 @@ DetectionBatch make_detection_batch(const std::vector<cv::Mat>& images, const st
   return batch;
 }
 
+std::pair<torch::Tensor, torch::Tensor> pad_boxes(const std::vector<torch::Tensor>& boxes,
+                                                  const torch::TensorOptions& options) {
+  int64_t most = 1;
+  for (const auto& b : boxes) most = std::max(most, b.size(0));
+  torch::Tensor out = torch::zeros({static_cast<int64_t>(boxes.size()), most, 4}, options);
+  torch::Tensor counts = torch::zeros({static_cast<int64_t>(boxes.size())}, torch::kInt64);
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    out[static_cast<int64_t>(i)].narrow(0, 0, boxes[i].size(0)).copy_(boxes[i]);
+    counts[static_cast<int64_t>(i)] = boxes[i].size(0);
+  }
+  return {out, counts};
+}
+
+std::vector<torch::Tensor> gt_boxes_of(const std::map<std::string, torch::Tensor>& batch) {
+  std::vector<torch::Tensor> out;
+  const auto n = batch.at(detection_key::kNumBoxes).cpu();
+  for (int64_t i = 0; i < n.size(0); ++i) out.push_back(batch.at(detection_key::kBoxes)[i].narrow(0, 0, n[i].item<int64_t>()));
+  return out;
+}
+
 }  // namespace zoo

@@ -13,6 +13,9 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <map>
+#include <string>
+#include <utility>
 #include <cstdint>
 #include <opencv2/core.hpp>
 #include <vector>
@@ -60,5 +63,21 @@ struct DetectionBatch {
 // a flip about the original width.
 DetectionBatch make_detection_batch(const std::vector<cv::Mat>& images, const std::vector<DetectionSample>& samples,
                                     const DetectionTransformOptions& options = {});
+
+// A detection batch as tasks pass it around (std::map of named tensors, like HandBatch): keys
+// below. Boxes are (x1, y1, x2, y2) in pixels of the resized image.
+namespace detection_key {
+inline constexpr char kImages[] = "images";            // [B, 3, H, W], DetectionBatch::images
+inline constexpr char kSizes[] = "image_sizes";        // [B, 2] int64 (height, width) before padding
+inline constexpr char kBoxes[] = "boxes";              // [B, M, 4] ground truth, zero rows past num_boxes
+inline constexpr char kNumBoxes[] = "num_boxes";       // [B] int64
+inline constexpr char kIndex[] = "index";              // [B] int64 position of each image in its split
+}  // namespace detection_key
+
+// Per image [n_i, 4] -> [B, max n (at least 1), 4] with zero rows, and the counts [B] int64.
+std::pair<torch::Tensor, torch::Tensor> pad_boxes(const std::vector<torch::Tensor>& boxes,
+                                                  const torch::TensorOptions& options);
+// The inverse for a batch's ground truth: per image [num_boxes_i, 4].
+std::vector<torch::Tensor> gt_boxes_of(const std::map<std::string, torch::Tensor>& batch);
 
 }  // namespace zoo

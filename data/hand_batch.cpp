@@ -266,4 +266,18 @@ std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_
   return batches;
 }
 
+void rotate_to_upright_camera(HandBatch& batch) {
+  const torch::Tensor K = batch.at("K");
+  const auto d = K.select(1, 1).select(1, 0), e = K.select(1, 1).select(1, 1);
+  const auto theta = torch::atan2(d, e);
+  const auto c = theta.cos(), s = theta.sin();
+  const auto zero = torch::zeros_like(c), one = torch::ones_like(c);
+  // R = Rz(theta); rows of xyz become R·x, i.e. xyz · R^T.
+  const auto R = torch::stack({c, -s, zero, s, c, zero, zero, zero, one}, 1).view({-1, 3, 3});
+  const auto Rt = R.transpose(1, 2);
+  batch["K"] = K.matmul(Rt);
+  batch["xyz"] = batch.at("xyz").matmul(Rt);
+  batch["root_mm"] = batch.at("root_mm").unsqueeze(1).matmul(Rt).squeeze(1);
+}
+
 }  // namespace zoo

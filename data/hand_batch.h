@@ -39,6 +39,12 @@ namespace zoo {
 
 using HandBatch = std::map<std::string, torch::Tensor>;
 
+// The keys above, for code that reads batches.
+namespace hand_key {
+inline constexpr char kImage[] = "image", kXyz[] = "xyz", kRootMm[] = "root_mm", kScaleMm[] = "scale_mm",
+                      kUv[] = "uv", kVisible[] = "visible", kK[] = "K", kIndex[] = "index";
+}  // namespace hand_key
+
 // ImageNet statistics, RGB order (torchvision's normalisation of pretrained backbones).
 constexpr std::array<float, 3> kImageNetMean = {0.485f, 0.456f, 0.406f};
 constexpr std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
@@ -132,6 +138,15 @@ class HandLoader {
   mutable std::mutex warn_mutex_;
   mutable std::map<int64_t, std::string> warned_;
 };
+
+// In-plane rotation augmentation warps the image and leaves K = A·K_old rotated (K[1][0] != 0)
+// while xyz stays in the old camera frame, so the 3D target would not rotate with the picture
+// the network sees. This rotates each sample's camera about its optical axis instead:
+// K = K'·Rz with K' upper triangular (K'[1][0] = 0, positive diagonal), then xyz' = Rz·xyz
+// (keys "xyz" and "root_mm") and K = K'. The pixels and uv are unchanged and K'·xyz' = K·xyz,
+// so the labels stay exact; without rotation (Rz = I) nothing changes. Batch keys as in
+// data/hand_batch.h; works on any device.
+void rotate_to_upright_camera(HandBatch& batch);
 
 // The first n samples of `source` in index order, unaugmented (resize_to), in batches of
 // batch_size (the last one shorter), for evaluation: made by a HandLoader's workers. With

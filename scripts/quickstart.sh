@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 # Only what the quickstart runs (the tests and benchmarks are built by scripts/test.sh).
-scripts/build.sh --target zoo train_mlm train_sts train_keypoints train_heatmap train_rpn
+tasks=$(grep -E '^[a-z][a-z0-9_]*$' train/tasks/list.txt)  # the task list
+scripts/build.sh --target zoo $(printf 'train_%s ' $tasks)
 bin=build/bin
 runs=${ZOO_QUICKSTART_DIR:-runs/quickstart}
 summary=()
-for task in mlm sts keypoints heatmap rpn; do
+for task in $tasks; do
   out="$runs/$task"
   rm -rf "$out"
   echo "== $task: train on generated data ($(basename apps/configs/${task}_demo.json))"

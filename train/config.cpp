@@ -38,7 +38,8 @@ Json read_json_file(const std::string& path) {
   buffer << in.rdbuf();
   const std::string text = buffer.str();
   try {
-    return Json::parse(text);
+    // Comments are allowed: `zoo tasks NAME > my.json` documents every key in // lines.
+    return Json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const Json::exception& e) {
     // A syntax error's byte offset becomes a line number; a number too large for a double
     // (out_of_range 406, found by fuzzing) has no position.
@@ -122,17 +123,30 @@ void Config::set(const std::string& assignment) {
 }
 
 const Json& Config::at(const std::string& dotted_key) const {
-  const Json* node = &values_;
+  const Json* value = find_dotted(values_, dotted_key);
+  if (value == nullptr) throw UserError("config: missing key '" + dotted_key + "'");
+  return *value;
+}
+
+const Json* find_dotted(const Json& root, const std::string& dotted_key) {
+  const Json* node = &root;
   size_t start = 0;
   while (true) {
-    const auto dot = dotted_key.find('.', start);
-    const std::string part = dotted_key.substr(start, dot - start);
-    if (!node->is_object() || !node->contains(part))
-      throw UserError("config: missing key '" + dotted_key + "'");
+    const size_t dot = dotted_key.find('.', start);
+    const std::string part = dotted_key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node->is_object() || !node->contains(part)) return nullptr;
     node = &(*node)[part];
-    if (dot == std::string::npos) return *node;
+    if (dot == std::string::npos) return node;
     start = dot + 1;
   }
+}
+
+void set_dotted(Json& root, const std::string& dotted_key, Json value) {
+  Json* node = &root;
+  size_t start = 0;
+  for (size_t dot; (dot = dotted_key.find('.', start)) != std::string::npos; start = dot + 1)
+    node = &(*node)[dotted_key.substr(start, dot - start)];
+  (*node)[dotted_key.substr(start)] = std::move(value);
 }
 
 void Config::fail(const std::string& dotted_key, const std::string& message) const {

@@ -44,6 +44,11 @@ class Config {
   std::map<std::string, std::string> origin_;  // dotted key -> file or "--set"
 };
 
+// The value at a dotted key ("optim.lr") of a JSON object, nullptr when absent; and setting one
+// (creating the objects on the way).
+const Json* find_dotted(const Json& root, const std::string& dotted_key);
+void set_dotted(Json& root, const std::string& dotted_key, Json value);
+
 // Parses a JSON file; errors name the file and the line.
 Json read_json_file(const std::string& path);
 // A float constant as the decimal it was written as (0.485, not 0.48500001430511475), for JSON

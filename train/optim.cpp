@@ -4,63 +4,48 @@
 
 namespace zoo {
 
-Json to_json(const OptimOptions& o) {
-  return {{"name", o.name},         {"lr", o.lr},       {"weight_decay", o.weight_decay},
-          {"momentum", o.momentum}, {"nesterov", o.nesterov}, {"beta1", o.beta1},
-          {"beta2", o.beta2},       {"eps", o.eps}};
+const OptionTable<OptimOptions>& OptimOptions::table() {
+  using O = OptimOptions;
+  static const auto t =
+      OptionTable<O>()
+          .add("optim.name", &O::name, "optimizer: sgd, adam or adamw", one_of({"sgd", "adam", "adamw"}))
+          .add("optim.lr", &O::lr, "peak learning rate (the schedule scales it)", greater_than(0.0))
+          .add("optim.weight_decay", &O::weight_decay,
+               "decoupled for adamw, L2 for adam and sgd; never applied to biases and norm weights",
+               at_least(0.0))
+          .add("optim.momentum", &O::momentum, "sgd momentum", in_range(0.0, 1.0))
+          .add("optim.nesterov", &O::nesterov, "sgd Nesterov momentum")
+          .add("optim.beta1", &O::beta1, "adam/adamw first-moment decay", in_range(0.0, 1.0))
+          .add("optim.beta2", &O::beta2, "adam/adamw second-moment decay", in_range(0.0, 1.0))
+          .add("optim.eps", &O::eps, "adam/adamw denominator term", greater_than(0.0))
+          .rule([](const Config& cfg, const O& o) {
+            cfg.require(!o.nesterov || o.momentum > 0, "optim.nesterov", "needs optim.momentum > 0");
+          });
+  return t;
 }
 
-Json to_json(const ScheduleOptions& o) {
-  return {{"name", o.name},           {"warmup_steps", o.warmup_steps}, {"warmup_ratio", o.warmup_ratio},
-          {"total_steps", o.total_steps}, {"min_lr_ratio", o.min_lr_ratio},
-          {"step_size", o.step_size}, {"gamma", o.gamma}};
-}
-
-OptimOptions optim_options(const Config& cfg) {
-  const Json& j = cfg.at("optim");
-  OptimOptions o;
-  o.name = j.at("name").get<std::string>();
-  o.lr = j.at("lr").get<double>();
-  o.weight_decay = j.at("weight_decay").get<double>();
-  o.momentum = j.at("momentum").get<double>();
-  o.nesterov = j.at("nesterov").get<bool>();
-  o.beta1 = j.at("beta1").get<double>();
-  o.beta2 = j.at("beta2").get<double>();
-  o.eps = j.at("eps").get<double>();
-  cfg.require(o.name == "sgd" || o.name == "adam" || o.name == "adamw", "optim.name",
-              "must be one of sgd, adam, adamw");
-  cfg.require(o.lr > 0, "optim.lr", "must be > 0");
-  cfg.require(o.weight_decay >= 0, "optim.weight_decay", "must be >= 0");
-  cfg.require(o.momentum >= 0 && o.momentum < 1, "optim.momentum", "must be in [0, 1)");
-  cfg.require(!o.nesterov || o.momentum > 0, "optim.nesterov", "needs optim.momentum > 0");
-  cfg.require(o.beta1 >= 0 && o.beta1 < 1, "optim.beta1", "must be in [0, 1)");
-  cfg.require(o.beta2 >= 0 && o.beta2 < 1, "optim.beta2", "must be in [0, 1)");
-  cfg.require(o.eps > 0, "optim.eps", "must be > 0");
-  return o;
-}
-
-ScheduleOptions schedule_options(const Config& cfg) {
-  const Json& j = cfg.at("schedule");
-  ScheduleOptions s;
-  s.name = j.at("name").get<std::string>();
-  s.warmup_steps = j.at("warmup_steps").get<int64_t>();
-  s.warmup_ratio = j.at("warmup_ratio").get<double>();
-  s.total_steps = j.at("total_steps").get<int64_t>();
-  s.min_lr_ratio = j.at("min_lr_ratio").get<double>();
-  s.step_size = j.at("step_size").get<int64_t>();
-  s.gamma = j.at("gamma").get<double>();
-  cfg.require(s.name == "constant" || s.name == "linear" || s.name == "cosine" || s.name == "step",
-              "schedule.name", "must be one of constant, linear, cosine, step");
-  cfg.require(s.warmup_steps >= 0, "schedule.warmup_steps", "must be >= 0");
-  cfg.require(s.warmup_ratio >= 0 && s.warmup_ratio < 1, "schedule.warmup_ratio", "must be in [0, 1)");
-  cfg.require(s.warmup_steps == 0 || s.warmup_ratio == 0, "schedule.warmup_ratio",
-              "cannot be combined with schedule.warmup_steps > 0 (set one of them to 0)");
-  cfg.require(s.total_steps >= 0, "schedule.total_steps", "must be >= 0");
-  cfg.require(s.min_lr_ratio >= 0 && s.min_lr_ratio <= 1, "schedule.min_lr_ratio",
-              "must be in [0, 1]");
-  cfg.require(s.step_size > 0, "schedule.step_size", "must be > 0");
-  cfg.require(s.gamma > 0, "schedule.gamma", "must be > 0");
-  return s;
+const OptionTable<ScheduleOptions>& ScheduleOptions::table() {
+  using S = ScheduleOptions;
+  static const auto t =
+      OptionTable<S>()
+          .add("schedule.name", &S::name, "learning-rate shape after warmup: constant, linear, cosine or step",
+               one_of({"constant", "linear", "cosine", "step"}))
+          .add("schedule.warmup_steps", &S::warmup_steps,
+               "linear warmup: lr * (s + 1) / warmup_steps for step s < warmup_steps", at_least<int64_t>(0))
+          .add("schedule.warmup_ratio", &S::warmup_ratio,
+               "or warmup over this share of the horizon (as Hugging Face's warmup_ratio)", in_range(0.0, 1.0))
+          .add("schedule.total_steps", &S::total_steps, "horizon of linear/cosine decay; 0 = train.max_steps",
+               at_least<int64_t>(0))
+          .add("schedule.min_lr_ratio", &S::min_lr_ratio, "linear/cosine decay ends at lr * min_lr_ratio",
+               in_range(0.0, 1.0, true))
+          .add("schedule.step_size", &S::step_size, "step: multiply the lr by gamma every step_size steps",
+               greater_than<int64_t>(0))
+          .add("schedule.gamma", &S::gamma, "step: the factor", greater_than(0.0))
+          .rule([](const Config& cfg, const S& s) {
+            cfg.require(s.warmup_steps == 0 || s.warmup_ratio == 0, "schedule.warmup_ratio",
+                        "cannot be combined with schedule.warmup_steps > 0 (set one of them to 0)");
+          });
+  return t;
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimOptions& o,

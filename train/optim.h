@@ -5,33 +5,35 @@
 #include <memory>
 #include <string>
 
-#include "train/config.h"
+#include "train/options.h"
 
 namespace zoo {
 
+// The "optim" section; OptimOptions::table() documents each option.
 struct OptimOptions {
-  std::string name = "adamw";  // sgd | adam | adamw
+  std::string name = "adamw";
   double lr = 1e-3;
-  double weight_decay = 0.0;  // AdamW/Adam/SGD; never applied to biases and norm weights
-  double momentum = 0.9;      // SGD
-  bool nesterov = false;      // SGD
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam, AdamW
+  double weight_decay = 0.0;
+  double momentum = 0.9;
+  bool nesterov = false;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  static const OptionTable<OptimOptions>& table();
 };
 
+// The "schedule" section; ScheduleOptions::table() documents each option.
 struct ScheduleOptions {
-  std::string name = "constant";  // constant | linear | cosine | step
-  int64_t warmup_steps = 0;       // lr rises linearly: lr * (s + 1) / warmup for step s < warmup
-  double warmup_ratio = 0.0;      // or warmup = this share of the horizon (as HF's warmup_ratio)
-  int64_t total_steps = 0;        // horizon of linear/cosine decay; 0 = train.max_steps
-  double min_lr_ratio = 0.0;      // linear/cosine decay ends at lr * min_lr_ratio
-  int64_t step_size = 1000;       // step: multiply by gamma every step_size steps
+  std::string name = "constant";
+  int64_t warmup_steps = 0;
+  double warmup_ratio = 0.0;
+  int64_t total_steps = 0;
+  double min_lr_ratio = 0.0;
+  int64_t step_size = 1000;
   double gamma = 0.1;
+  static const OptionTable<ScheduleOptions>& table();
 };
 
-Json to_json(const OptimOptions& o);
-Json to_json(const ScheduleOptions& o);
-OptimOptions optim_options(const Config& cfg);        // reads and validates "optim"
-ScheduleOptions schedule_options(const Config& cfg);  // reads and validates "schedule"
+inline OptimOptions optim_options(const Config& cfg) { return OptimOptions::table().read(cfg); }
+inline ScheduleOptions schedule_options(const Config& cfg) { return ScheduleOptions::table().read(cfg); }
 
 // Parameters with one dimension (biases, LayerNorm/BatchNorm weights) get no weight decay.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimOptions& o,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "train/config.h"
+#include "train/options.h"
 #include "train/task.h"
 
 namespace zoo {
@@ -15,6 +16,7 @@ struct TaskEntry {
   std::string name;
   std::string summary;
   std::function<Json()> defaults;  // every section, with code defaults
+  std::function<std::vector<OptionDoc>()> docs;  // one line per option, for `zoo tasks NAME`
   // run_dir holds what the task keeps beside its checkpoints (e.g. vocab.txt).
   std::function<std::unique_ptr<Task>(const Config&, const std::string& run_dir, TaskData)> create;
 };

@@ -65,7 +65,8 @@ class Task {
 
   virtual StepLosses training_step(const Batch& batch) = 0;
   virtual Batch predict(const Batch& batch) = 0;
-  virtual std::unique_ptr<Evaluator> make_evaluator() = 0;
+  // An evaluator for one split (whose name it may use, e.g. for pictures).
+  virtual std::unique_ptr<Evaluator> make_evaluator(const std::string& split) = 0;
   virtual PrimaryMetric primary_metric() const = 0;
 
   // Settings the task took from somewhere other than its config (a published checkpoint's

@@ -23,61 +23,53 @@ namespace zoo {
 
 namespace fs = std::filesystem;
 
-Json to_json(const TrainOptions& o) {
-  return {{"max_steps", o.max_steps},
-          {"batch_size", o.batch_size},
-          {"accum_steps", o.accum_steps},
-          {"grad_clip_norm", o.grad_clip_norm},
-          {"log_every_steps", o.log_every_steps},
-          {"eval_every_steps", o.eval_every_steps},
-          {"ckpt_every_steps", o.ckpt_every_steps},
-          {"early_stop_patience", o.early_stop_patience},
-          {"on_nonfinite", o.on_nonfinite},
-          {"seed", o.seed},
-          {"threads", o.threads},
-          {"device", o.device},
-          {"plots", o.plots},
-          {"memory_check", o.memory_check}, {"flush_denormal", o.flush_denormal}};
-}
-
-TrainOptions train_options(const Config& cfg) {
-  const Json& j = cfg.at("train");
-  TrainOptions o;
-  o.max_steps = j.at("max_steps").get<int64_t>();
-  o.batch_size = j.at("batch_size").get<int64_t>();
-  o.accum_steps = j.at("accum_steps").get<int64_t>();
-  o.grad_clip_norm = j.at("grad_clip_norm").get<double>();
-  o.log_every_steps = j.at("log_every_steps").get<int64_t>();
-  o.eval_every_steps = j.at("eval_every_steps").get<int64_t>();
-  o.ckpt_every_steps = j.at("ckpt_every_steps").get<int64_t>();
-  o.early_stop_patience = j.at("early_stop_patience").get<int64_t>();
-  o.on_nonfinite = j.at("on_nonfinite").get<std::string>();
-  o.seed = j.at("seed").get<int64_t>();
-  o.threads = j.at("threads").get<int64_t>();
-  o.device = j.at("device").get<std::string>();
-  o.plots = j.at("plots").get<bool>();
-  o.memory_check = j.at("memory_check").get<bool>();
-  o.flush_denormal = j.at("flush_denormal").get<bool>();
-  // 0 evaluates (and exports) the initial model: a published checkpoint's zero-shot figures.
-  cfg.require(o.max_steps >= 0, "train.max_steps", "must be >= 0");
-  cfg.require(o.batch_size > 0, "train.batch_size", "must be > 0");
-  cfg.require(o.accum_steps > 0, "train.accum_steps", "must be > 0");
-  cfg.require(o.grad_clip_norm >= 0, "train.grad_clip_norm", "must be >= 0");
-  cfg.require(o.log_every_steps > 0, "train.log_every_steps", "must be > 0");
-  cfg.require(o.eval_every_steps >= 0, "train.eval_every_steps", "must be >= 0");
-  cfg.require(o.ckpt_every_steps >= 0, "train.ckpt_every_steps", "must be >= 0");
-  cfg.require(o.early_stop_patience >= 0, "train.early_stop_patience", "must be >= 0");
-  cfg.require(o.on_nonfinite == "stop" || o.on_nonfinite == "skip", "train.on_nonfinite",
-              "must be stop or skip");
-  cfg.require(o.seed >= 0, "train.seed", "must be >= 0");
-  cfg.require(o.threads >= 0 && o.threads <= 1024, "train.threads", "must be in [0, 1024]");
-  return o;
+const OptionTable<TrainOptions>& TrainOptions::table() {
+  using T = TrainOptions;
+  static const auto t =
+      OptionTable<T>()
+          // 0 evaluates (and exports) the initial model: a published checkpoint's zero-shot figures.
+          .add("train.max_steps", &T::max_steps, "optimizer steps", at_least<int64_t>(0))
+          .add("train.batch_size", &T::batch_size, "samples per micro-batch", greater_than<int64_t>(0))
+          .add("train.accum_steps", &T::accum_steps,
+               "micro-batches per optimizer step (gradient accumulation, exact)", greater_than<int64_t>(0))
+          .add("train.grad_clip_norm", &T::grad_clip_norm, "clip the global gradient norm; 0 = off", at_least(0.0))
+          .add("train.log_every_steps", &T::log_every_steps, "steps between training log lines",
+               greater_than<int64_t>(0))
+          .add("train.eval_every_steps", &T::eval_every_steps, "steps between evaluations; 0 = only at the end",
+               at_least<int64_t>(0))
+          .add("train.ckpt_every_steps", &T::ckpt_every_steps, "steps between checkpoints; 0 = only at the end",
+               at_least<int64_t>(0))
+          .add("train.early_stop_patience", &T::early_stop_patience,
+               "evaluations without improvement before stopping; 0 = off", at_least<int64_t>(0))
+          .add("train.on_nonfinite", &T::on_nonfinite, "a NaN/inf loss or gradient: stop, or skip the step",
+               one_of({"stop", "skip"}))
+          .add("train.seed", &T::seed, "seed of initialisation, batches and dropout", at_least<int64_t>(0))
+          .add("train.threads", &T::threads,
+               "LibTorch threads; 0 = the machine's cores shared among the local ranks",
+               in_range<int64_t>(0, 1024, true))
+          .add("train.device", &T::device, "cpu, cuda or cuda:N")
+          .add("train.plots", &T::plots, "PNG curves in DIR/plots at the end of the run")
+          .add("train.memory_check", &T::memory_check,
+               "refuse a batch size whose step cannot fit in memory (train/memory_check.h)")
+          // Saturated attention softmaxes produce denormals, and x86 arithmetic on them is many
+          // times slower.
+          .add("train.flush_denormal", &T::flush_denormal,
+               "treat denormal floats as 0 on the CPU, as torch.set_flush_denormal(True)");
+  return t;
 }
 
 Json trainer_defaults() {
-  return {{"optim", to_json(OptimOptions{})},
-          {"schedule", to_json(ScheduleOptions{})},
-          {"train", to_json(TrainOptions{})}};
+  Json j = OptimOptions::table().to_json();
+  j.update(ScheduleOptions::table().to_json(), /*merge_objects=*/true);
+  j.update(TrainOptions::table().to_json(), /*merge_objects=*/true);
+  return j;
+}
+
+std::vector<OptionDoc> trainer_option_docs() {
+  std::vector<OptionDoc> docs = OptimOptions::table().docs();
+  for (const auto& d : ScheduleOptions::table().docs()) docs.push_back(d);
+  for (const auto& d : TrainOptions::table().docs()) docs.push_back(d);
+  return docs;
 }
 
 void keep_freed_memory_for_reuse() {
@@ -301,7 +293,7 @@ Metrics evaluate_task(Task& task, const std::string& split, const torch::Device&
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
-  auto evaluator = task.make_evaluator();
+  auto evaluator = task.make_evaluator(split);
   evaluator->reset();
   for (const Batch& batch : task.eval_batches(split)) {
     const Batch on_device = to_device(batch, device);

@@ -15,30 +15,31 @@
 
 namespace zoo {
 
+// The "train" section; TrainOptions::table() documents each option.
 struct TrainOptions {
-  int64_t max_steps = 1000;        // optimizer steps
-  int64_t batch_size = 32;         // samples per micro-batch (read by the task)
-  int64_t accum_steps = 1;         // micro-batches per optimizer step
-  double grad_clip_norm = 0.0;     // clip the global gradient norm; 0 = off
+  int64_t max_steps = 1000;
+  int64_t batch_size = 32;
+  int64_t accum_steps = 1;
+  double grad_clip_norm = 0.0;
   int64_t log_every_steps = 10;
-  int64_t eval_every_steps = 200;  // 0 = only at the end
-  int64_t ckpt_every_steps = 200;  // 0 = only at the end
-  int64_t early_stop_patience = 0; // evaluations without improvement; 0 = off
-  std::string on_nonfinite = "stop";  // stop | skip: a NaN/inf loss or gradient
+  int64_t eval_every_steps = 200;
+  int64_t ckpt_every_steps = 200;
+  int64_t early_stop_patience = 0;
+  std::string on_nonfinite = "stop";
   int64_t seed = 0;
-  int64_t threads = 0;             // 0 = the machine's core count
-  std::string device = "cpu";      // cpu | cuda | cuda:N
-  bool plots = true;               // PNG curves at the end of the run
-  bool memory_check = true;        // refuse a batch size whose step cannot fit (train/memory_check.h)
-  // Treat denormal floats as 0 on the CPU (torch.set_flush_denormal): saturated attention
-  // softmaxes produce them, and x86 arithmetic on denormals is many times slower.
+  int64_t threads = 0;
+  std::string device = "cpu";
+  bool plots = true;
+  bool memory_check = true;
   bool flush_denormal = true;
+  static const OptionTable<TrainOptions>& table();
 };
 
-Json to_json(const TrainOptions& o);
-TrainOptions train_options(const Config& cfg);
+inline TrainOptions train_options(const Config& cfg) { return TrainOptions::table().read(cfg); }
 // The optim/schedule/train sections with their code defaults; tasks add their own sections.
 Json trainer_defaults();
+// Their documentation, for `zoo tasks NAME`.
+std::vector<OptionDoc> trainer_option_docs();
 
 // glibc hands every freed block above its mmap threshold (any tensor of a few MB) back to the
 // kernel and page-faults fresh zeroed pages in on the next step: 10-25 % of a CNN training step

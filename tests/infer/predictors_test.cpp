@@ -18,10 +18,11 @@
 #include "data/hand_batch.h"
 #include "data/hand_synth.h"
 #include "train/config.h"
-#include "train/tasks/keypoints_task.h"
-#include "train/tasks/mlm_task.h"
-#include "train/tasks/rpn_task.h"
-#include "train/tasks/sts_task.h"
+#include "train/tasks/heatmap/task.h"
+#include "train/tasks/keypoints/task.h"
+#include "train/tasks/mlm/task.h"
+#include "train/tasks/rpn/task.h"
+#include "train/tasks/sts/task.h"
 
 namespace zoo {
 namespace {

@@ -11,7 +11,7 @@
 #include <fstream>
 
 #include "train/bert_io.h"
-#include "train/tasks/keypoints_task.h"
+#include "train/tasks/heatmap/task.h"
 #include "train/trainer.h"
 
 namespace zoo {

@@ -2,7 +2,7 @@
 // exact under rotation augmentation, learning on a fixed batch, the evaluator on hand-made
 // predictions, pictures, init.checkpoint, and the export (TorchScript parity in C++ and Python,
 // torchvision layout of weights.pt).
-#include "train/tasks/keypoints_task.h"
+#include "train/tasks/keypoints/task.h"
 
 #include <gtest/gtest.h>
 #include <torch/script.h>
@@ -203,7 +203,7 @@ TEST_F(KeypointsTaskTest, EvaluatorOnHandMadePredictions) {
   auto task = make_keypoints_task(tiny_config(), dir_.string());
   const auto val = task->eval_batches("val");
   auto evaluate = [&](const std::function<torch::Tensor(const Batch&)>& pred) {
-    auto ev = task->make_evaluator();
+    auto ev = task->make_evaluator("val");
     ev->reset();
     for (const Batch& b : val) ev->process(b, {{"keypoints", pred(b)}});
     return ev->summarize();
@@ -249,7 +249,7 @@ TEST_F(KeypointsTaskTest, TwoDimensionalVariant) {
   const Batch b = task->train_batch(0);
   task->model().train();
   EXPECT_TRUE(std::isfinite(task->training_step(b).terms.at("keypoints").item<double>()));
-  auto ev = task->make_evaluator();
+  auto ev = task->make_evaluator("val");
   ev->reset();
   for (const Batch& v : task->eval_batches("val")) ev->process(v, {{"keypoints", v.at("uv")}});
   EXPECT_NEAR(ev->summarize().at("epe_2d_px"), 0.0, 1e-3);

@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "train/tasks/keypoints_task.h"
-#include "train/tasks/mlm_task.h"
+#include "train/tasks/keypoints/task.h"
+#include "train/tasks/mlm/task.h"
 
 namespace zoo {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "train/tasks/rpn_task.h"
+#include "train/tasks/rpn/task.h"
 #include "train/optim.h"
 #include "train/trainer.h"
 

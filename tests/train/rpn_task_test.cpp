@@ -1,7 +1,7 @@
 // The "rpn" task: learning on a fixed batch of generated shapes, the recall metrics and their
 // baselines, the export (post-processing inside TorchScript) against predict, config errors and
 // the predict picture (now tests/infer).
-#include "train/tasks/rpn_task.h"
+#include "train/tasks/rpn/task.h"
 
 #include <gtest/gtest.h>
 #include <torch/script.h>
@@ -49,7 +49,7 @@ TEST_F(RpnTaskTest, TrainingRaisesRecallOnAFewImages) {
   auto task = make_rpn_task(tiny_config({"data.synthetic_val_size=4", "data.synthetic_train_size=4"}), "");
   // Validation images are other images than these; evaluate on the training ones instead.
   const auto recall = [&] {
-    auto evaluator = task->make_evaluator();
+    auto evaluator = task->make_evaluator("train");
     evaluator->reset();
     task->model().eval();
     torch::NoGradGuard no_grad;

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "train/config.h"
-#include "train/tasks/sts_task.h"
+#include "train/tasks/sts/task.h"
 #include "train/trainer.h"
 
 namespace zoo {

@@ -61,7 +61,7 @@ class ToyTask : public Task {
     return {{{"mse", loss}}, static_cast<double>(b.at("y").numel())};
   }
   Batch predict(const Batch& b) override { return {{"y", model_->forward(b.at("x"))}}; }
-  std::unique_ptr<Evaluator> make_evaluator() override { return std::make_unique<ToyEvaluator>(); }
+  std::unique_ptr<Evaluator> make_evaluator(const std::string&) override { return std::make_unique<ToyEvaluator>(); }
   PrimaryMetric primary_metric() const override { return {"mse", false}; }
   void export_model(const std::string&) override {}
 

@@ -7,39 +7,30 @@
 
 namespace zoo {
 
-Json bert_model_defaults() {
-  const BertConfig b;
-  return {{"hidden_size", b.hidden_size},           {"num_layers", b.num_layers},
-          {"num_heads", b.num_heads},               {"intermediate_size", b.intermediate_size},
-          {"max_position", b.max_position},         {"hidden_dropout", b.hidden_dropout},
-          {"attention_dropout", b.attention_dropout}, {"initializer_range", b.initializer_range},
-          {"norm_first", b.norm_first}};
-}
-
-BertConfig bert_config_from(const Config& cfg, const std::string& section) {
-  const Json& m = cfg.at(section);
-  BertConfig b;
-  b.hidden_size = m.at("hidden_size").get<int64_t>();
-  b.num_layers = m.at("num_layers").get<int64_t>();
-  b.num_heads = m.at("num_heads").get<int64_t>();
-  b.intermediate_size = m.at("intermediate_size").get<int64_t>();
-  b.max_position = m.at("max_position").get<int64_t>();
-  b.hidden_dropout = m.at("hidden_dropout").get<double>();
-  b.attention_dropout = m.at("attention_dropout").get<double>();
-  b.initializer_range = m.at("initializer_range").get<double>();
-  // Absent from the config.json of runs made before the option existed: those are post-LN.
-  b.norm_first = m.contains("norm_first") && m.at("norm_first").get<bool>();
-  const std::string s = section + ".";
-  cfg.require(b.hidden_size > 0 && b.num_heads > 0 && b.hidden_size % b.num_heads == 0,
-              s + "hidden_size", "must be a positive multiple of " + s + "num_heads");
-  cfg.require(b.num_layers > 0, s + "num_layers", "must be > 0");
-  cfg.require(b.intermediate_size > 0, s + "intermediate_size", "must be > 0");
-  cfg.require(b.max_position > 0, s + "max_position", "must be > 0");
-  cfg.require(b.hidden_dropout >= 0 && b.hidden_dropout < 1, s + "hidden_dropout", "must be in [0, 1)");
-  cfg.require(b.attention_dropout >= 0 && b.attention_dropout < 1, s + "attention_dropout",
-              "must be in [0, 1)");
-  cfg.require(b.initializer_range > 0, s + "initializer_range", "must be > 0");
-  return b;
+const OptionTable<BertConfig>& bert_model_table() {
+  using B = BertConfig;
+  static const auto t =
+      OptionTable<B>()
+          .add("model.hidden_size", &B::hidden_size, "width of the encoder", greater_than<int64_t>(0))
+          .add("model.num_layers", &B::num_layers, "transformer layers", greater_than<int64_t>(0))
+          .add("model.num_heads", &B::num_heads, "attention heads (must divide hidden_size)", greater_than<int64_t>(0))
+          .add("model.intermediate_size", &B::intermediate_size, "width of the feed-forward layer",
+               greater_than<int64_t>(0))
+          .add("model.max_position", &B::max_position, "learned positions (longest input)", greater_than<int64_t>(0))
+          .add("model.hidden_dropout", &B::hidden_dropout, "dropout on embeddings and sublayer outputs",
+               in_range(0.0, 1.0))
+          .add("model.attention_dropout", &B::attention_dropout, "dropout on attention probabilities",
+               in_range(0.0, 1.0))
+          .add("model.initializer_range", &B::initializer_range, "std of the initial weights (BERT's 0.02)",
+               greater_than(0.0))
+          // Absent from the config.json of runs made before the option existed: those are post-LN.
+          .add("model.norm_first", &B::norm_first,
+               "pre-LN layers (Xiong et al. 2020) with a final LayerNorm; false: BERT's post-LN")
+          .rule([](const Config& cfg, const B& b) {
+            cfg.require(b.hidden_size % b.num_heads == 0, "model.hidden_size",
+                        "must be a positive multiple of model.num_heads");
+          });
+  return t;
 }
 
 std::unique_ptr<WordPieceTokenizer> open_tokenizer(

@@ -9,14 +9,13 @@
 #include "data/wordpiece.h"
 #include "models/bert.h"
 #include "train/config.h"
+#include "train/options.h"
 
 namespace zoo {
 
-// {"hidden_size", "num_layers", "num_heads", "intermediate_size", "max_position",
-//  "hidden_dropout", "attention_dropout", "initializer_range"} with BertConfig's defaults.
-Json bert_model_defaults();
-// Reads and validates `section` (e.g. "model"); vocab size and padding id are left to the caller.
-BertConfig bert_config_from(const Config& cfg, const std::string& section);
+// The "model" section of a BERT task: every BertConfig field but the vocabulary's (its size and
+// padding id come from the tokenizer).
+const OptionTable<BertConfig>& bert_model_table();
 
 // The tokenizer of a run: DIR/vocab.txt once the run has checkpoints of its own (resume, eval,
 // export, predict); else `vocab_file` when not empty (copied to DIR/vocab.txt); else DIR/vocab.txt

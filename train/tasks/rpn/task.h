@@ -9,17 +9,22 @@
 // average recall (IoU 0.5:0.95) at 100, next to two baselines on the same images: the same
 // number of anchors taken at random, and the anchors ranked by the untrained network (the run's
 // initial weights). Every evaluation draws DIR/plots/proposals_<split>.png (top proposals in
-// colour, ground truth in white).
+// colour, ground truth in white). Options: train/tasks/rpn/options.h; metrics: evaluator.h;
+// export: export.h.
 #include <memory>
 #include <string>
 
 #include "train/config.h"
+#include "train/registry.h"
 #include "train/task.h"
+#include "train/tasks/rpn/options.h"
 
 namespace zoo {
 
-Json rpn_task_defaults();
 std::unique_ptr<Task> make_rpn_task(const Config& cfg, const std::string& run_dir,
                                     TaskData data = TaskData::kLoad);
+
+// The registry entry (train/tasks/list.txt).
+TaskEntry rpn_task_entry();
 
 }  // namespace zoo

@@ -9,10 +9,17 @@
 //        objectness, N = post_nms_top_n_test, rows past counts[b] zero.
 #include <string>
 
+#include "data/detection_batch.h"
+#include "models/detection/proposal_network.h"
 #include "models/detection/rpn.h"
 #include "models/resnet.h"
 
 namespace zoo {
+
+// The export of an rpn run (README "Run directory"): model.pt as above, weights.pt and
+// weights.safetensors, meta.json (input preprocessing, outputs, post-processing settings).
+// `net` must be in eval mode.
+void write_rpn_export(const std::string& dir, ProposalNetworkImpl& net, const DetectionTransformOptions& transform);
 
 // Uses the RPN's test-mode (eval) top-n values; writes `path` atomically.
 void export_rpn_torchscript(ResNetImpl& backbone, RegionProposalNetworkImpl& rpn, const std::string& path);

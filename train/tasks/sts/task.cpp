@@ -1,8 +1,7 @@
-#include "train/tasks/sts_task.h"
+#include "train/tasks/sts/task.h"
 
 #include <cmath>
 #include <filesystem>
-#include <iomanip>
 #include <set>
 
 #include "data/sampling.h"
@@ -11,148 +10,49 @@
 #include "data/sts_targets.h"
 #include "losses/sts_loss.h"
 #include "models/sts.h"
-#include "io/export_format.h"
-#include "io/safetensors.h"
 #include "train/bert_io.h"
-#include "train/bert_script.h"
 #include "train/hf_checkpoint.h"
-#include "train/metrics.h"
 #include "train/tasks/bert_common.h"
+#include "train/tasks/sts/evaluator.h"
+#include "train/tasks/sts/export.h"
 #include "train/trainer.h"
 
 namespace zoo {
 
 namespace fs = std::filesystem;
 
-Json sts_task_defaults() {
-  Json j = trainer_defaults();
-  j["task"] = "sts";
-  const StsModelOptions s;
-  j["model"] = bert_model_defaults();
-  j["model"]["architecture"] = s.architecture;
-  j["model"]["head"] = s.head;  // distribution | regression | cosine (bi)
-  j["model"]["pooling"] = s.pooling;  // bi: mean | cls | max (a sentence-transformers checkpoint sets it)
-  j["model"]["normalize"] = s.normalize;  // bi: L2-normalise embeddings (likewise)
-  j["model"]["bound_output"] = s.bound_output;
-  j["model"]["exact_match"] = s.exact_match;
-  j["model"]["match_idf_buckets"] = s.match_idf_buckets;
-  j["model"]["classifier_dropout"] = s.classifier_dropout;
-  j["data"] = {{"train_file", ""},  // empty: the generated pair set
-               {"val_file", ""},
-               {"format", "auto"},  // stsb | csv | sick | jsonl | auto
-               {"sick_train_split", ""},
-               {"sick_val_split", ""},
-               {"min_score", 0.0},
-               {"max_score", 5.0},
-               {"synthetic_pairs", 4000},
-               {"max_seq_len", 128},
-               {"swap_pairs", false},  // train on (b, a) for a random half of the pairs: the score is symmetric
-               {"vocab_file", ""},
-               {"vocab_size", 8192},
-               {"vocab_min_frequency", 2},
-               {"lower_case", true}};
-  j["eval"] = {{"batch_size", 64}};
-  // mlm_run: an mlm run directory whose encoder (checkpoints/best.pt), vocab.txt and model
-  // dimensions start this run (pre-train, then fine-tune). hf_checkpoint: a BERT directory as
-  // Hugging Face or sentence-transformers publish it, or an export (train/hf_checkpoint.h).
-  j["init"] = {{"mlm_run", ""}, {"hf_checkpoint", ""}};
-  j["optim"]["lr"] = 1e-4;
-  j["optim"]["weight_decay"] = 0.01;
-  j["schedule"]["name"] = "linear";
-  j["schedule"]["warmup_steps"] = 100;
-  return j;
-}
-
 namespace {
-
-class StsEvaluator : public Evaluator {
- public:
-  void reset() override { pred_.clear(), gold_.clear(); }
-  void process(const Batch& batch, const Batch& out) override {
-    const auto p = out.at("score").to(torch::kCPU, torch::kFloat64).contiguous();
-    const auto g = batch.at("score").to(torch::kCPU, torch::kFloat64).contiguous();
-    pred_.insert(pred_.end(), p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
-    gold_.insert(gold_.end(), g.data_ptr<double>(), g.data_ptr<double>() + g.numel());
-  }
-  Metrics summarize() override {
-    double se = 0;
-    for (size_t i = 0; i < pred_.size(); ++i) se += (pred_[i] - gold_[i]) * (pred_[i] - gold_[i]);
-    return {{"pearson", pearson(pred_, gold_)},
-            {"spearman", spearman(pred_, gold_)},
-            {"mse", se / std::max<size_t>(1, pred_.size())},
-            {"pairs", static_cast<double>(pred_.size())}};
-  }
-
- private:
-  std::vector<double> pred_, gold_;
-};
 
 class StsTask : public Task {
  public:
-  StsTask(const Config& cfg, const std::string& run_dir, TaskData data) : run_dir_(run_dir) {
-    const Json& d = cfg.at("data");
-    const Json& m = cfg.at("model");
-    options_.architecture = m.at("architecture").get<std::string>();
-    options_.head = m.at("head").get<std::string>();
-    options_.pooling = m.at("pooling").get<std::string>();
-    options_.normalize = m.at("normalize").get<bool>();
-    options_.bound_output = m.at("bound_output").get<bool>();
-    options_.exact_match = m.at("exact_match").get<bool>();
-    options_.match_idf_buckets = m.at("match_idf_buckets").get<int64_t>();
-    cfg.require(options_.match_idf_buckets >= 0 && options_.match_idf_buckets <= 64, "model.match_idf_buckets",
-                "must be in [0, 64]");
-    options_.classifier_dropout = m.at("classifier_dropout").get<double>();
-    options_.min_score = d.at("min_score").get<double>();
-    options_.max_score = d.at("max_score").get<double>();
-    cfg.require(options_.architecture == "cross" || options_.architecture == "bi", "model.architecture",
-                "must be cross or bi");
-    cfg.require(options_.head == "distribution" || options_.head == "regression" || options_.head == "cosine",
-                "model.head", "must be distribution, regression or cosine");
-    cfg.require(options_.head != "cosine" || options_.architecture == "bi", "model.head",
-                "cosine needs model.architecture=bi");
-    cfg.require(options_.pooling == "mean" || options_.pooling == "cls" || options_.pooling == "max", "model.pooling",
-                "must be mean, cls or max");
-    cfg.require(options_.max_score > options_.min_score, "data.max_score", "must exceed data.min_score");
-    cfg.require(options_.head != "distribution" ||
-                    std::floor(options_.max_score - options_.min_score) == options_.max_score - options_.min_score,
-                "data.max_score", "minus data.min_score must be a whole number for the distribution head");
-    max_seq_len_ = d.at("max_seq_len").get<int64_t>();
-    swap_pairs_ = d.at("swap_pairs").get<bool>();
-    cfg.require(max_seq_len_ >= 8, "data.max_seq_len", "must be >= 8");
+  StsTask(const Config& cfg, const std::string& run_dir, TaskData data)
+      : run_dir_(run_dir), o_(StsOptions::table().read(cfg)) {
+    options_ = o_.sts;
+    max_seq_len_ = o_.max_seq_len;
     const TrainOptions train = train_options(cfg);
     batch_size_ = train.batch_size;
     seed_ = static_cast<uint64_t>(train.seed);
-    eval_batch_size_ = cfg.at("eval.batch_size").get<int64_t>();
-    cfg.require(eval_batch_size_ > 0, "eval.batch_size", "must be > 0");
 
     // Pairs.
-    const std::string train_file = d.at("train_file").get<std::string>();
-    const std::string val_file = d.at("val_file").get<std::string>();
-    const std::string format = d.at("format").get<std::string>();
-    cfg.require(format == "auto" || format == "stsb" || format == "csv" || format == "sick" || format == "jsonl",
-                "data.format", "must be auto, stsb, csv, sick or jsonl, got \"" + format + "\"");
-    cfg.require(train_file.empty() == val_file.empty(), "data.val_file",
-                "must be given together with data.train_file");
+    const std::string& train_file = o_.train_file;
     if (data == TaskData::kNone) {
       // Export and predict: no pairs; the vocabulary and match classes come from the run.
     } else if (train_file.empty()) {
-      const int64_t n = d.at("synthetic_pairs").get<int64_t>();
-      cfg.require(n >= 10, "data.synthetic_pairs", "must be >= 10");
+      const int64_t n = o_.synthetic_pairs;
       train_pairs_ = synthetic_sts_pairs(n, 0);
       val_pairs_ = synthetic_sts_pairs(std::max<int64_t>(200, n / 8), 1);  // another seed: unseen pairs
     } else {
       const double lo = options_.min_score, hi = options_.max_score;
-      train_pairs_ = load_sts_pairs(train_file, format, lo, hi, d.at("sick_train_split").get<std::string>());
-      val_pairs_ = load_sts_pairs(val_file, format, lo, hi, d.at("sick_val_split").get<std::string>());
+      train_pairs_ = load_sts_pairs(train_file, o_.format, lo, hi, o_.sick_train_split);
+      val_pairs_ = load_sts_pairs(o_.val_file, o_.format, lo, hi, o_.sick_val_split);
     }
 
     // Encoder, vocabulary and initial weights.
     TokenizerOptions tok;
-    tok.lower_case = d.at("lower_case").get<bool>();
-    const std::string mlm_run = cfg.at("init.mlm_run").get<std::string>();
-    const std::string hf_dir = cfg.at("init.hf_checkpoint").get<std::string>();
-    cfg.require(mlm_run.empty() || hf_dir.empty(), "init.mlm_run", "and init.hf_checkpoint exclude each other");
-    BertConfig bert = bert_config_from(cfg, "model");
+    tok.lower_case = o_.lower_case;
+    const std::string& mlm_run = o_.mlm_run;
+    const std::string& hf_dir = o_.hf_checkpoint;
+    BertConfig bert = o_.model;
     PretrainedBert pretrained;
     bool load_pretrained_weights = false;
     const bool has_own = run_has_checkpoint(run_dir_);
@@ -164,7 +64,7 @@ class StsTask : public Task {
       cfg.require(fs::exists(mlm_run + "/config.json"), "init.mlm_run", "is not a run directory");
       // The architecture comes from the pre-training run; dropout stays this run's choice.
       Config pre(read_json_file(mlm_run + "/config.json"));
-      const BertConfig p = bert_config_from(pre, "model");
+      const BertConfig p = bert_model_table().read(pre);
       bert.hidden_size = p.hidden_size, bert.num_layers = p.num_layers, bert.num_heads = p.num_heads;
       bert.intermediate_size = p.intermediate_size, bert.max_position = p.max_position;
       bert.norm_first = p.norm_first;
@@ -189,10 +89,7 @@ class StsTask : public Task {
         options_.normalize = pretrained.normalize;
       }
     } else {
-      const int64_t vocab_size = d.at("vocab_size").get<int64_t>();
-      cfg.require(vocab_size >= 16, "data.vocab_size", "must be >= 16");
-      tokenizer_ = open_tokenizer(d.at("vocab_file").get<std::string>(), run_dir_, vocab_size,
-                                  d.at("vocab_min_frequency").get<int64_t>(), tok, [&] {
+      tokenizer_ = open_tokenizer(o_.vocab_file, run_dir_, o_.vocab_size, o_.vocab_min_frequency, tok, [&] {
                                     std::vector<std::string> texts;
                                     for (const auto& p : train_pairs_) texts.push_back(p.s1), texts.push_back(p.s2);
                                     return texts;
@@ -238,7 +135,7 @@ class StsTask : public Task {
   std::string name() const override { return "sts"; }
   torch::nn::Module& model() override { return *model_; }
   PrimaryMetric primary_metric() const override { return {"pearson", true}; }
-  std::unique_ptr<Evaluator> make_evaluator() override { return std::make_unique<StsEvaluator>(); }
+  std::unique_ptr<Evaluator> make_evaluator(const std::string&) override { return std::make_unique<StsEvaluator>(); }
 
   Batch train_batch(int64_t index) override {
     std::vector<const EncodedPair*> picked;
@@ -247,7 +144,7 @@ class StsTask : public Task {
     for (int64_t t = 0; t < batch_size_; ++t) {
       const int64_t position = index * batch_size_ + t;
       const EncodedPair& p = train_encoded_[static_cast<size_t>((*sampler_)(position))];
-      if (swap_pairs_ && (mix_seed(seed_ ^ 0x73776170ull, static_cast<uint64_t>(position)) & 1)) {
+      if (o_.swap_pairs && (mix_seed(seed_ ^ 0x73776170ull, static_cast<uint64_t>(position)) & 1)) {
         swapped.push_back({p.b, p.a, p.score});
         picked.push_back(&swapped.back());
       } else {
@@ -260,9 +157,9 @@ class StsTask : public Task {
   std::vector<Batch> eval_batches(const std::string& split) override {
     if (split != "val") throw UserError("sts: split '" + split + "' does not exist (use val; data.val_file sets it)");
     if (val_batches_.empty())
-      for (size_t start = 0; start < val_encoded_.size(); start += static_cast<size_t>(eval_batch_size_)) {
+      for (size_t start = 0; start < val_encoded_.size(); start += static_cast<size_t>(o_.eval_batch_size)) {
         std::vector<const EncodedPair*> picked;
-        for (size_t i = start; i < std::min(val_encoded_.size(), start + static_cast<size_t>(eval_batch_size_)); ++i)
+        for (size_t i = start; i < std::min(val_encoded_.size(), start + static_cast<size_t>(o_.eval_batch_size)); ++i)
           picked.push_back(&val_encoded_[i]);
         val_batches_.push_back(collate(picked));
       }
@@ -283,46 +180,8 @@ class StsTask : public Task {
   Batch predict(const Batch& batch) override { return {{"score", model_->score(forward(batch))}}; }
 
   void export_model(const std::string& dir) override {
-    fs::create_directories(dir);
     model_->eval();
-    export_sts_torchscript(*model_, dir + "/model.pt");
-    std::vector<std::pair<std::string, torch::Tensor>> weights;
-    for (const auto& item : model_->named_parameters()) weights.emplace_back(item.key(), item.value());
-    write_torch_tensor_dict(dir + "/weights.pt", weights);
-    write_safetensors(dir + "/weights.safetensors", weights);
-    tokenizer_->vocab().save(dir + "/vocab.txt");
-    const bool cross = options_.architecture == "cross";
-    // The encoder for transformers (BertModel; a cross-encoder's head stays in model.pt), and for
-    // a bi-encoder a sentence-transformers model.
-    // (transformers' BERT is post-LN only: a pre-LN encoder has no hf/.)
-    const bool hf = !model_->bert->config.norm_first;
-    if (hf)
-      write_pretrained_bert(dir + "/hf", model_->bert->config, "BertModel", hf_bert_state(*model_->bert), *tokenizer_,
-                            max_seq_len_, cross ? "" : options_.pooling, options_.normalize);
-    write_json_file(dir + "/meta.json",
-                    {{"task", "sts"},
-                     {"format_version", kExportFormatVersion},
-                     {"tokenizer", tokenizer_meta(*tokenizer_)},
-                     {"architecture", options_.architecture},
-                     {"head", options_.head},
-                     {"inputs", cross ? Json{"input_ids", "attention_mask", "token_type_ids", "match"}
-                                      : Json{"ids_a", "mask_a", "ids_b", "mask_b"}},
-                     {"input_dtype", "int64"},
-                     {"layout", cross ? "[CLS] a [SEP] b [SEP]; token types 0 then 1; match = 0, or for a token "
-                                        "also in the other sentence (specials never) 1, or 1 + "
-                                        "match_class[token id] - 1 with IDF buckets"
-                                      : "[CLS] sentence [SEP] each"},
-                     {"pooling", cross ? Json(nullptr) : Json(options_.pooling)},
-                     {"normalize", !cross && options_.normalize},
-                     {"hf", hf ? Json("hf/ (transformers BertModel" + std::string(cross ? ")" : "; sentence-transformers)"))
-                               : Json(nullptr)},
-                     {"match_idf_buckets", options_.match_idf_buckets},
-                     {"match_class", match_class_},
-                     {"outputs", {"score"}},
-                     {"score_range", {options_.min_score, options_.max_score}},
-                     {"vocab", "vocab.txt"},
-                     {"lower_case", tokenizer_->options().lower_case},
-                     {"max_seq_len", max_seq_len_}});
+    write_sts_export(dir, *model_, options_, *tokenizer_, match_class_, max_seq_len_);
   }
 
  private:
@@ -393,8 +252,10 @@ class StsTask : public Task {
   }
 
   std::string run_dir_;
+  StsOptions o_;
+  // o_.sts and o_.max_seq_len, or what a published checkpoint set instead.
   StsModelOptions options_;
-  int64_t max_seq_len_ = 128, batch_size_ = 32, eval_batch_size_ = 64;
+  int64_t max_seq_len_ = 128, batch_size_ = 32;
   uint64_t seed_ = 0;
   std::vector<SentencePair> train_pairs_, val_pairs_;
   std::vector<EncodedPair> train_encoded_, val_encoded_;
@@ -404,7 +265,6 @@ class StsTask : public Task {
   BertConfig bert_;
   StsModel model_{nullptr};
   std::unique_ptr<EpochSampler> sampler_;
-  bool swap_pairs_ = false;
   std::vector<int64_t> match_class_;  // empty: a shared token is class 1
   std::vector<Batch> val_batches_;
 };
@@ -413,6 +273,13 @@ class StsTask : public Task {
 
 std::unique_ptr<Task> make_sts_task(const Config& cfg, const std::string& run_dir, TaskData data) {
   return std::make_unique<StsTask>(cfg, run_dir, data);
+}
+
+TaskEntry sts_task_entry() {
+  return {"sts", "sentence-pair similarity 0-5: BERT cross-/bi-encoder, regression or distribution head",
+          sts_task_defaults, sts_option_docs, [](const Config& cfg, const std::string& run_dir, TaskData data) {
+            return make_sts_task(cfg, run_dir, data);
+          }};
 }
 
 }  // namespace zoo

@@ -1,12 +1,18 @@
-#include "train/tasks/rpn_export.h"
+#include "train/tasks/rpn/export.h"
 
 #include <torch/script.h>
 
+#include <filesystem>
 #include <iomanip>
 #include <sstream>
 
-#include "models/detection/rpn_script.h"
+#include "data/hand_batch.h"
 #include "io/atomic_file.h"
+#include "io/export_format.h"
+#include "io/safetensors.h"
+#include "io/torch_save.h"
+#include "models/detection/rpn_script.h"
+#include "train/config.h"
 #include "train/resnet_script.h"
 
 namespace zoo {
@@ -64,6 +70,45 @@ void export_rpn_torchscript(ResNetImpl& backbone, RegionProposalNetworkImpl& rpn
   module.save(bytes);
   const std::string data = bytes.str();
   atomic_write(path, [&](const ByteSink& sink) { sink(data.data(), data.size()); });
+}
+
+void write_rpn_export(const std::string& dir, ProposalNetworkImpl& net, const DetectionTransformOptions& transform) {
+  std::filesystem::create_directories(dir);
+  export_rpn_torchscript(*net.backbone, *net.rpn, dir + "/model.pt");
+  std::vector<std::pair<std::string, torch::Tensor>> weights;
+  for (const auto& p : net.named_parameters()) weights.emplace_back(p.key(), p.value().detach().cpu());
+  for (const auto& b : net.named_buffers()) weights.emplace_back(b.key(), b.value().detach().cpu());
+  write_torch_tensor_dict(dir + "/weights.pt", weights);
+  write_safetensors(dir + "/weights.safetensors", weights);
+  const RpnOptions& r = net.rpn->options();
+  write_json_file(dir + "/meta.json",
+                  {{"task", "rpn"},
+                   {"format_version", kExportFormatVersion},
+                   {"model", "model.pt"},
+                   {"weights", "weights.pt"},
+                   {"input",
+                    {{"images", "[B, 3, H, W] float32 RGB, (pixel / 255 - mean) / std, ImageNet statistics, each "
+                                "image resized so its short side is min_size and long side <= max_size "
+                                "(bilinear), zero-padded at the bottom/right to multiples of 32"},
+                     {"image_sizes", "[B, 2] int64 (height, width) of each image before padding"},
+                     {"mean", {decimal(kImageNetMean[0]), decimal(kImageNetMean[1]), decimal(kImageNetMean[2])}},
+                     {"std", {decimal(kImageNetStd[0]), decimal(kImageNetStd[1]), decimal(kImageNetStd[2])}},
+                     {"min_size", transform.min_size},
+                     {"max_size", transform.max_size},
+                     {"size_divisible", transform.size_divisible}}},
+                   {"output",
+                    {{"returns", "(boxes [B, N, 4], scores [B, N], counts [B])"},
+                     {"boxes", "proposals (x1, y1, x2, y2) in pixels of the resized image, best first; rows past "
+                               "counts[b] are zero"},
+                     {"scores", "objectness probabilities"}}},
+                   {"post_processing",
+                    {{"pre_nms_top_n", r.pre_nms_top_n_test},
+                     {"post_nms_top_n", r.post_nms_top_n_test},
+                     {"nms_thresh", r.nms_thresh},
+                     {"min_size", r.min_size},
+                     {"score_thresh", r.score_thresh}}},
+                   {"anchor_sizes", r.anchors.sizes[0]},
+                   {"aspect_ratios", r.anchors.aspect_ratios[0]}});
 }
 
 }  // namespace zoo

@@ -1,0 +1,106 @@
+#include "train/tasks/keypoints/export.h"
+
+#include <torch/script.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "data/hand_sample.h"
+#include "io/atomic_file.h"
+#include "io/export_format.h"
+#include "io/safetensors.h"
+#include "io/torch_save.h"
+#include "train/resnet_script.h"
+
+namespace zoo {
+
+namespace {
+
+// (torchvision name, tensor): the regressor's parameters and buffers without "backbone.".
+std::vector<std::pair<std::string, torch::Tensor>> torchvision_names(KeypointRegressorImpl& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  const auto add = [&](const std::string& name, const torch::Tensor& t) {
+    const std::string prefix = "backbone.";
+    out.emplace_back(name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name, t.detach().cpu());
+  };
+  for (const auto& p : model.named_parameters()) add(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) add(b.key(), b.value());
+  return out;
+}
+
+// TorchScript without a Python resolver (train/resnet_script.h): attributes named as
+// torchvision's parameters with dots -> underscores, and a forward written with ATen ops.
+void write_keypoints_torchscript(KeypointRegressorImpl& model, const std::string& path) {
+  torch::jit::Module module("__torch__.ZooKeypointRegressor");
+  module.register_attribute("training", c10::BoolType::get(), false);
+  std::ostringstream s;
+  s << "def forward(self, x: Tensor) -> Tensor:\n";
+  s << resnet_script(module, *model.backbone, "", "x", "x");
+  module.register_parameter("fc_weight", model.fc->weight.detach().clone(), /*is_buffer=*/false);
+  module.register_parameter("fc_bias", model.fc->bias.detach().clone(), /*is_buffer=*/false);
+  s << "    x = torch.linear(x.mean([2, 3]), self.fc_weight, self.fc_bias)\n";
+  s << "    return x.reshape([-1, " << kHandJoints << ", " << model.options.coord_dims << "])\n";
+  module.define(s.str());
+  std::ostringstream bytes;
+  module.save(bytes);
+  const std::string data = bytes.str();
+  atomic_write(path, [&](const ByteSink& sink) { sink(data.data(), data.size()); });
+}
+
+}  // namespace
+
+void write_keypoints_export(const std::string& dir, KeypointRegressorImpl& model, const PoseStats& stats,
+                            const Json& input_meta) {
+  std::filesystem::create_directories(dir);
+  write_keypoints_torchscript(model, dir + "/model.pt");
+  std::vector<std::pair<std::string, torch::Tensor>> weights;
+  for (const auto& [name, tensor] : torchvision_names(model)) weights.emplace_back(name, tensor);
+  write_torch_tensor_dict(dir + "/weights.pt", weights);
+  write_safetensors(dir + "/weights.safetensors", weights);
+  const auto& b = model.options.backbone;
+  const bool tv = b.num_stages == 4 && b.base_width == 64;
+  const int64_t D = model.options.coord_dims;
+  Json output = {{"shape", {-1, kHandJoints, D}}, {"dtype", "float32"}};
+  if (D == 3) {
+    output["coordinates"] = "root-relative, scale-normalised camera-space xyz";
+    output["to_mm"] =
+        "xyz_mm = out * scale_mm + root_mm, with root_mm = xyz_mm[wrist] and scale_mm = |xyz_mm[middle_mcp] - "
+        "xyz_mm[wrist]| (x right, y down, z forward); without them, out * typical_scale_mm is the root-relative "
+        "pose of a typical training hand in mm";
+  } else {
+    output["coordinates"] = "normalised uv, align_corners=False: u_px = ((x + 1) * W - 1) / 2, "
+                            "v_px = ((y + 1) * H - 1) / 2";
+  }
+  write_json_file(
+      dir + "/meta.json",
+      {{"task", "keypoints"},
+       {"format_version", kExportFormatVersion},
+       {"model", "model.pt"},
+       {"weights", "weights.pt"},
+       {"input", input_meta},
+       {"output", output},
+       {"keypoint_names", kHandJointNames},
+       {"parents", kHandParent},
+       {"typical_scale_mm", stats.scale_mm},
+       {"typical_focal_per_image_size", stats.focal_per_size},
+       // How zoo::infer::HandPose places a root-relative 3D pose on a bare image.
+       {"placement", {{"scale_mm", stats.scale_mm},
+                      {"focal_per_image_size", stats.focal_per_size},
+                      {"extent_per_image_size", stats.extent}}},
+       {"mean_training_pose", D == 3 ? stats.to_json().at("mean_pose_xyz") : stats.to_json().at("mean_pose_uv")},
+       {"architecture",
+        {{"backbone", "ResNet (BasicBlock), torchvision layout"},
+         {"depth", b.depth},
+         {"base_width", b.base_width},
+         {"num_stages", b.num_stages},
+         {"head", "global average pool -> Linear(C, 21 * coord_dims)"},
+         {"coord_dims", D},
+         {"torchvision", tv ? "weights.pt loads into torchvision.models.resnet" + std::to_string(b.depth) +
+                                  "(num_classes=" + std::to_string(kHandJoints * D) +
+                                  ") with load_state_dict(strict=True); output.view(-1, 21, " +
+                                  std::to_string(D) + ")"
+                            : "no torchvision equivalent (base_width != 64 or num_stages != 4); weights.pt "
+                              "uses torchvision's parameter names"}}}});
+}
+
+}  // namespace zoo
