@@ -122,7 +122,11 @@ class OptionTable {
   }
 
   // Every option's value as a JSON object of sections (merge it onto other sections' defaults).
-  Json to_json(const Options& o = Options{}) const {
+  Json to_json() const {
+    const Options defaults;  // named: GCC 12 misreports a temporary's strings as uninitialised
+    return to_json(defaults);
+  }
+  Json to_json(const Options& o) const {
     Json j = Json::object();
     for (const Entry& e : entries_) set_dotted(j, e.key, e.write(o));
     return j;

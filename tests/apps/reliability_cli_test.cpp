@@ -247,9 +247,9 @@ TEST(Reliability, RejectedConfigsNameTheKeyAndLeaveNoRunBehind) {
   };
   const std::vector<Case> cases = {
       {"train_mlm --set optim.lr=-1", "optim.lr must be > 0"},
-      {"train_sts --set data.format=xml", "data.format must be auto, stsb, csv, sick or jsonl, got \"xml\""},
+      {"train_sts --set data.format=xml", "data.format must be one of auto, stsb, csv, sick, jsonl (got \"xml\")"},
       {"train_rpn --set data.format=kitti --set data.train_file=" + std::string(ZOO_SOURCE_DIR) + "/README.md",
-       "data.format must be auto, coco, voc, yolo or csv, got \"kitti\""},
+       "data.format must be one of auto, coco, voc, yolo, csv (got \"kitti\")"},
       {"zoo train --config " + std::string(ZOO_SOURCE_DIR) + "/apps", "/apps: is a directory, not a JSON file"},
       // Sizes nothing holds: refused from a probe of one held-out batch, before the first step.
       {"train_sts --set train.batch_size=1000000000 --set data.synthetic_pairs=10",

@@ -29,7 +29,7 @@ TEST(RpnCli, TrainEvalExportPredictOnGeneratedShapes) {
   fs::remove_all(dir);
   auto r = run("train_rpn --set data.bad_boxes=keep --out " + dir);
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("data.bad_boxes must be clip, drop or reject"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("data.bad_boxes must be one of clip, drop, reject (got \"keep\")"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir));
 
   const std::string tiny =

@@ -11,6 +11,7 @@
 #include "data/image_file.h"
 #include "models/detection/box_ops.h"
 #include "models/detection/rpn.h"
+#include "train/plot.h"
 
 namespace zoo {
 
