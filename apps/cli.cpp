@@ -10,10 +10,7 @@
 #include <iostream>
 #include <new>
 
-// Repeated options (--set a.b=[1,2]) keep their commas: a value is never split.
-#define CXXOPTS_VECTOR_DELIMITER '\0'
-#include <cxxopts.hpp>
-
+#include "apps/command_options.h"
 #include "apps/compare.h"
 #include "apps/doctor.h"
 #include "apps/launch.h"
@@ -106,12 +103,6 @@ void write_data_report(const Task& task, const std::string& run_dir) {
 
 void print_metrics(const Metrics& m) {
   for (const auto& [k, v] : m) std::cout << "  " << std::left << std::setw(16) << k << " " << v << "\n";
-}
-
-cxxopts::Options command_options(const std::string& program, const std::string& help) {
-  cxxopts::Options o(program, help);
-  o.add_options()("h,help", "show this help");
-  return o;
 }
 
 int cmd_tasks(int argc, char** argv) {
@@ -384,35 +375,6 @@ int cmd_predict(int argc, char** argv) {
   return 0;
 }
 
-int cmd_compare(int argc, char** argv) {
-  auto o = command_options("zoo compare", "Runs side by side from their metrics.jsonl.");
-  o.add_options()("metric", "held-out metric to compare (default: the runs' primary metric)",
-                  cxxopts::value<std::string>()->default_value(""))(
-      "plot", "PNG of the metric over wall time for every run", cxxopts::value<std::string>()->default_value(""))(
-      "runs", "run directories", cxxopts::value<std::vector<std::string>>());
-  o.parse_positional({"runs"});
-  const auto args = o.parse(argc, argv);
-  if (args.count("help")) {
-    std::cout << o.help() << "\n";
-    return 0;
-  }
-  if (!args.count("runs")) throw UserError("zoo compare: give one or more run directories");
-  compare_runs(args["runs"].as<std::vector<std::string>>(),
-               {args["metric"].as<std::string>(), args["plot"].as<std::string>()}, std::cout);
-  return 0;
-}
-
-int cmd_doctor(int argc, char** argv) {
-  auto o = command_options("zoo doctor", "Check what a run depends on, one line each; exit 1 on a failure.");
-  o.add_options()("out", "where run directories will go", cxxopts::value<std::string>()->default_value("runs"));
-  const auto args = o.parse(argc, argv);
-  if (args.count("help")) {
-    std::cout << o.help() << "\n";
-    return 0;
-  }
-  return doctor_command(args["out"].as<std::string>());
-}
-
 }  // namespace
 
 int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task) {
@@ -434,8 +396,8 @@ int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task)
     if (command == "export") return cmd_export(argc - 1, argv + 1);
     if (command == "predict") return cmd_predict(argc - 1, argv + 1);
     if (command == "launch") return launch_command(argc - 1, argv + 1);
-    if (command == "doctor") return cmd_doctor(argc - 1, argv + 1);
-    if (command == "compare") return cmd_compare(argc - 1, argv + 1);
+    if (command == "doctor") return doctor_command(argc - 1, argv + 1);
+    if (command == "compare") return compare_command(argc - 1, argv + 1);
     throw UserError("unknown command '" + command + "' (tasks, train, eval, export, predict, compare, launch, doctor)");
   } catch (const c10::Error& e) {
     // LibTorch errors carry a C++ backtrace; the first line is what a user needs.

@@ -1,5 +1,9 @@
 #include "apps/compare.h"
 
+#include <iostream>
+
+#include "apps/command_options.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <algorithm>
@@ -109,6 +113,24 @@ void compare_runs(const std::vector<std::string>& run_dirs, const CompareOptions
     write_line_plot(options.plot_png, "val " + metric, "wall time (min)", curves);
     out << "wrote " << options.plot_png << "\n";
   }
+}
+
+int compare_command(int argc, char** argv) {
+  auto o = command_options("zoo compare", "Runs side by side from their metrics.jsonl.");
+  o.add_options()("metric", "held-out metric to compare (default: the runs' primary metric)",
+                  cxxopts::value<std::string>()->default_value(""))(
+      "plot", "PNG of the metric over wall time for every run", cxxopts::value<std::string>()->default_value(""))(
+      "runs", "run directories", cxxopts::value<std::vector<std::string>>());
+  o.parse_positional({"runs"});
+  const auto args = o.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << o.help() << "\n";
+    return 0;
+  }
+  if (!args.count("runs")) throw UserError("zoo compare: give one or more run directories");
+  compare_runs(args["runs"].as<std::vector<std::string>>(),
+               {args["metric"].as<std::string>(), args["plot"].as<std::string>()}, std::cout);
+  return 0;
 }
 
 }  // namespace zoo

@@ -15,5 +15,7 @@ struct CompareOptions {
 
 // Throws UserError naming a run without metrics.jsonl or evaluations, or a metric no run has.
 void compare_runs(const std::vector<std::string>& run_dirs, const CompareOptions& options, std::ostream& out);
+// The command line: zoo compare RUN... [--metric M] [--plot FILE.png].
+int compare_command(int argc, char** argv);
 
 }  // namespace zoo

@@ -1,5 +1,7 @@
 #include "apps/doctor.h"
 
+#include "apps/command_options.h"
+
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -66,7 +68,7 @@ std::string gigabytes(double bytes) {
 
 }  // namespace
 
-int doctor_command(const std::string& run_parent) {
+int check_machine(const std::string& run_parent) {
   Report r;
   r.line("ok", "libtorch", TORCH_VERSION);
   r.line("ok", "opencv", CV_VERSION);
@@ -112,6 +114,17 @@ int doctor_command(const std::string& run_parent) {
   r.line(codecs.empty() ? "ok" : "FAIL", "images", codecs.empty() ? "OpenCV reads and writes JPEG and PNG"
                                                                   : "OpenCV lacks " + codecs);
   return r.failures == 0 ? 0 : 1;
+}
+
+int doctor_command(int argc, char** argv) {
+  auto o = command_options("zoo doctor", "Check what a run depends on, one line each; exit 1 on a failure.");
+  o.add_options()("out", "where run directories will go", cxxopts::value<std::string>()->default_value("runs"));
+  const auto args = o.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << o.help() << "\n";
+    return 0;
+  }
+  return check_machine(args["out"].as<std::string>());
 }
 
 }  // namespace zoo

@@ -7,6 +7,8 @@
 namespace zoo {
 
 // run_parent: where run directories will go (default runs/).
-int doctor_command(const std::string& run_parent);
+int check_machine(const std::string& run_parent);
+// The command line: zoo doctor [--out DIR].
+int doctor_command(int argc, char** argv);
 
 }  // namespace zoo

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 out=$1 minutes=$2
 shift 2
 zoo=build/bin/zoo
-config=apps/configs/mlm_wikitext2.json
+config=${MLM_CONFIG:-apps/configs/mlm_wikitext2.json}  # MLM_CONFIG: another base config
 [ -x "$zoo" ] || { echo "mlm_ablation: $zoo not found: run scripts/build.sh" >&2; exit 1; }
 [ -f ../shared/data/wikitext2/valid.txt ] || { echo "mlm_ablation: ../shared/data/wikitext2/valid.txt not found" >&2; exit 1; }
 mkdir -p "$out"
