@@ -42,7 +42,7 @@ libs[wordpiece]="-licuuc"
 sources[hand_formats]="data/hand_formats.cpp data/image_file.cpp"
 libs[hand_formats]="-lopencv_imgcodecs -lopencv_imgproc -lopencv_core"
 for t in coco voc yolo detection_csv; do
-  sources[$t]="data/detection_formats.cpp data/image_file.cpp"
+  sources[$t]="data/detection_formats.cpp data/detection_coco.cpp data/detection_voc.cpp data/detection_yolo.cpp data/detection_csv.cpp data/image_file.cpp"
   libs[$t]="-ltinyxml2 -lopencv_imgcodecs -lopencv_imgproc -lopencv_core"
 done
 sources[config]="train/config.cpp io/atomic_file.cpp data/utf8.cpp"
