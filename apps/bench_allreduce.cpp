@@ -11,14 +11,15 @@
 #include <string>
 #include <vector>
 
+#include "apps/command_options.h"
 #include "train/config.h"
 #include "train/distributed.h"
 
 int main(int argc, char** argv) {
-  int reps = 10;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == "--reps") reps = std::max(1, std::atoi(argv[i + 1]));
+  auto o = zoo::command_options("bench_allreduce", "all-reduce bandwidth between the ranks of a job");
+  o.add_options()("reps", "timed all-reduces per size", cxxopts::value<int>()->default_value("10"));
   try {
+    const int reps = std::max(1, zoo::parse_command_line(o, argc, argv)["reps"].as<int>());
     const zoo::DistributedEnv env = zoo::distributed_env();
     if (!env.enabled()) {
       std::fprintf(stderr, "bench_allreduce: run it under `zoo launch --nproc N --` (WORLD_SIZE is not set)\n");

@@ -14,6 +14,7 @@
 #include <opencv2/core.hpp>
 #include <string>
 
+#include "apps/command_options.h"
 #include "data/detection_synth.h"
 #include "data/hand_batch.h"
 #include "data/hand_synth.h"
@@ -84,24 +85,24 @@ void detection_synth(int64_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2;
-  int64_t batches = 8, hands = 128, pairs = 20000, detections = 64;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string key = argv[i];
-    if (i + 1 >= argc) {
-      std::cerr << "bench_data: " << key << " needs a value\n";
-      return 1;
-    }
-    const std::string value = argv[i + 1];
-    if (key == "--threads") threads = std::stoi(value);
-    else if (key == "--batches") batches = std::stoll(value);
-    else if (key == "--hands") hands = std::stoll(value);
-    else if (key == "--pairs") pairs = std::stoll(value);
-    else if (key == "--detections") detections = std::stoll(value);
-    else {
-      std::cerr << "bench_data: unknown option " << key << "\n";
-      return 1;
-    }
+  auto o = zoo::command_options("bench_data", "the data side on its own");
+  o.add_options()("threads", "LibTorch threads and loader workers", cxxopts::value<int>()->default_value("2"))(
+      "batches", "hand loader batches timed", cxxopts::value<int64_t>()->default_value("8"))(
+      "hands", "synthetic hands timed", cxxopts::value<int64_t>()->default_value("128"))(
+      "pairs", "synthetic STS pairs timed", cxxopts::value<int64_t>()->default_value("20000"))(
+      "detections", "synthetic detection images timed", cxxopts::value<int64_t>()->default_value("64"));
+  int threads = 0;
+  int64_t batches = 0, hands = 0, pairs = 0, detections = 0;
+  try {
+    const auto args = zoo::parse_command_line(o, argc, argv);
+    threads = args["threads"].as<int>();
+    batches = args["batches"].as<int64_t>();
+    hands = args["hands"].as<int64_t>();
+    pairs = args["pairs"].as<int64_t>();
+    detections = args["detections"].as<int64_t>();
+  } catch (const std::exception& e) {
+    std::cerr << "bench_data: " << e.what() << "\n";
+    return 1;
   }
   if (threads < 1 || batches < 1 || hands < 1 || pairs < 1 || detections < 1) {
     std::cerr << "bench_data: every option needs a value >= 1\n";

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "apps/command_options.h"
+
 namespace {
 
 using Json = nlohmann::json;
@@ -124,26 +126,27 @@ double time_forward(torch::jit::Module& module, const std::vector<InputSpec>& sp
 }  // namespace
 
 int main(int argc, char** argv) {
+  auto o = zoo::command_options("bench_infer", "inference speed of an exported TorchScript model in C++");
+  o.add_options()("export", "export directory (zoo export writes RUN/export)", cxxopts::value<std::string>())(
+      "threads", "LibTorch threads", cxxopts::value<int>()->default_value("2"))(
+      "warmup", "untimed calls first", cxxopts::value<int>()->default_value("3"))(
+      "repeats", "timed calls", cxxopts::value<int>()->default_value("10"))(
+      "seq", "BERT tasks: sequence length (0: the export's max_seq_len)", cxxopts::value<int64_t>()->default_value("0"))(
+      "batch", "throughput batch size", cxxopts::value<int64_t>()->default_value("32"));
   std::string dir;
-  int threads = 2, warmup = 3, repeats = 10;
-  int64_t seq = 0, batch = 32;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string key = argv[i];
-    if (i + 1 >= argc) {
-      std::cerr << "bench_infer: " << key << " needs a value\n";
-      return 1;
-    }
-    const std::string value = argv[i + 1];
-    if (key == "--export") dir = value;
-    else if (key == "--threads") threads = std::stoi(value);
-    else if (key == "--warmup") warmup = std::stoi(value);
-    else if (key == "--repeats") repeats = std::stoi(value);
-    else if (key == "--seq") seq = std::stoll(value);
-    else if (key == "--batch") batch = std::stoll(value);
-    else {
-      std::cerr << "bench_infer: unknown option " << key << "\n";
-      return 1;
-    }
+  int threads = 0, warmup = 0, repeats = 0;
+  int64_t seq = 0, batch = 0;
+  try {
+    const auto args = zoo::parse_command_line(o, argc, argv);
+    if (args.count("export")) dir = args["export"].as<std::string>();
+    threads = args["threads"].as<int>();
+    warmup = args["warmup"].as<int>();
+    repeats = args["repeats"].as<int>();
+    seq = args["seq"].as<int64_t>();
+    batch = args["batch"].as<int64_t>();
+  } catch (const std::exception& e) {
+    std::cerr << "bench_infer: " << e.what() << "\n";
+    return 1;
   }
   if (dir.empty() || threads < 1 || warmup < 0 || repeats < 1 || batch < 1) {
     std::cerr << "usage: bench_infer --export DIR [--threads N] [--warmup N] [--repeats N>=1] [--seq N] [--batch N]\n";

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/command_options.h"
 #include "data/vocab_trainer.h"
 #include "data/wordpiece.h"
 
@@ -24,43 +25,21 @@ struct Args {
   int runs = 5;
 };
 
-int64_t parse_int(const std::string& flag, const std::string& value) {
-  size_t used = 0;
-  int64_t v = 0;
-  try {
-    v = std::stoll(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != value.size() || value.empty())
-    throw std::runtime_error(flag + ": not an integer: " + value);
-  return v;
-}
-
 Args parse_args(int argc, char** argv) {
+  auto o = zoo::command_options("bench_tokenizer", "WordPiece training and single-threaded encoding speed");
+  o.add_options()("vocab-size", "vocabulary size", cxxopts::value<int64_t>()->default_value("8192"))(
+      "min-frequency", "least count of a learned piece", cxxopts::value<int64_t>()->default_value("2"))(
+      "runs", "timed encodings of the file", cxxopts::value<int>()->default_value("5"))(
+      "file", "UTF-8 text file", cxxopts::value<std::string>());
+  o.parse_positional({"file"});
+  o.positional_help("FILE");
+  const auto parsed = zoo::parse_command_line(o, argc, argv);
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(a + ": missing value");
-      return argv[++i];
-    };
-    if (a == "--vocab-size") {
-      args.vocab_size = parse_int(a, value());
-    } else if (a == "--min-frequency") {
-      args.min_frequency = parse_int(a, value());
-    } else if (a == "--runs") {
-      args.runs = static_cast<int>(parse_int(a, value()));
-    } else if (a.rfind("--", 0) == 0 || !args.file.empty()) {
-      throw std::runtime_error(
-          "usage: bench_tokenizer [--vocab-size N] [--min-frequency N] "
-          "[--runs N] FILE (unexpected '" +
-          a + "')");
-    } else {
-      args.file = a;
-    }
-  }
-  if (args.file.empty()) throw std::runtime_error("usage: bench_tokenizer [--vocab-size N] FILE");
+  if (!parsed.count("file")) throw std::runtime_error("usage: bench_tokenizer [--vocab-size N] FILE");
+  args.file = parsed["file"].as<std::string>();
+  args.vocab_size = parsed["vocab-size"].as<int64_t>();
+  args.min_frequency = parsed["min-frequency"].as<int64_t>();
+  args.runs = parsed["runs"].as<int>();
   if (args.runs < 1) throw std::runtime_error("--runs must be >= 1");
   return args;
 }

@@ -15,6 +15,7 @@
 #include "apps/doctor.h"
 #include "apps/launch.h"
 #include "apps/predict.h"
+#include "apps/run_commands.h"
 #include "io/run_lock.h"
 #include "train/distributed.h"
 #include "train/memory_check.h"
@@ -45,65 +46,6 @@ const char* const kUsage =
 // How long a rank waits for the others: to join, and in any collective (rank 0 may spend minutes
 // preparing the data before the first one). torch.distributed's default.
 constexpr std::chrono::minutes kRendezvousTimeout{30};
-
-struct RunContext {
-  Config config{Json::object()};
-  const TaskEntry* entry = nullptr;
-};
-
-// The resolved config saved in a run directory, without its provenance block.
-Json saved_config(const std::string& run_dir) {
-  const std::string path = run_dir + "/config.json";
-  if (!fs::exists(path)) throw UserError(run_dir + ": not a run directory (no config.json)");
-  Json j = read_json_file(path);
-  j.erase("run_info");
-  return j;
-}
-
-RunContext resolve(const Json& base, const std::string& origin, const std::vector<std::string>& sets) {
-  if (!base.contains("task") || !base["task"].is_string())
-    throw UserError(origin + ": missing \"task\" (one of the names `zoo tasks` lists)");
-  RunContext ctx;
-  ctx.entry = &find_task(base["task"].get<std::string>());
-  ctx.config = Config(ctx.entry->defaults());
-  ctx.config.merge(base, origin);
-  for (const auto& s : sets) ctx.config.set(s);
-  return ctx;
-}
-
-// Loads the run's best weights (or its last checkpoint) into a freshly built task, under a shared
-// lock of the run directory (held by `lock` for the caller's command).
-std::unique_ptr<Task> open_run(const std::string& run_dir, const std::vector<std::string>& sets,
-                               std::unique_ptr<RunLock>& lock, const std::string& command, TaskData data,
-                               torch::Device* device_out = nullptr, Config* config_out = nullptr) {
-  const Json saved = saved_config(run_dir);
-  lock = std::make_unique<RunLock>(run_dir, RunLock::Mode::kShared, command);
-  RunContext ctx = resolve(saved, run_dir + "/config.json", sets);
-  const torch::Device device = configure_runtime(train_options(ctx.config));
-  auto task = ctx.entry->create(ctx.config, run_dir, data);
-  const std::string best = run_dir + "/checkpoints/best.pt", last = run_dir + "/checkpoints/last.pt";
-  load_model_weights(task->model(), fs::exists(best) ? best : last);
-  task->model().to(device);
-  task->model().eval();
-  if (device_out) *device_out = device;
-  if (config_out) *config_out = ctx.config;
-  return task;
-}
-
-// DIR/data_report.json when the task skipped samples it could not read, and a line saying so.
-void write_data_report(const Task& task, const std::string& run_dir) {
-  const Json report = task.data_report();
-  if (report.empty()) return;
-  size_t skipped = 0;
-  for (const auto& split : report) skipped += split.at("skipped").size();
-  write_json_file(run_dir + "/data_report.json", report);
-  std::cout << "data: " << skipped << " samples could not be read and were skipped (each named in " << run_dir
-            << "/data_report.json)\n";
-}
-
-void print_metrics(const Metrics& m) {
-  for (const auto& [k, v] : m) std::cout << "  " << std::left << std::setw(16) << k << " " << v << "\n";
-}
 
 int cmd_tasks(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) != "--help" && std::string(argv[1]) != "-h") {
@@ -257,124 +199,6 @@ int train_other_rank(RunContext& ctx, const TrainOptions& train, bool resume, co
   return result.stop_signal != 0 ? 128 + result.stop_signal : 0;
 }
 
-std::string required_run(const cxxopts::ParseResult& args) {
-  if (!args.count("run")) throw UserError("--run DIR is required");
-  return args["run"].as<std::string>();
-}
-
-int cmd_eval(int argc, char** argv) {
-  auto o = command_options("zoo eval", "Evaluate a run's best checkpoint; writes DIR/eval_<split>.json.");
-  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
-      "split", "held-out split", cxxopts::value<std::string>()->default_value("val"))(
-      "set", "override a key (e.g. data paths), repeatable", cxxopts::value<std::vector<std::string>>());
-  const auto args = o.parse(argc, argv);
-  if (args.count("help")) {
-    std::cout << o.help() << "\n";
-    return 0;
-  }
-  const std::string run_dir = required_run(args);
-  const std::string split = args["split"].as<std::string>();
-  std::vector<std::string> sets;
-  if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
-  torch::Device device = torch::kCPU;
-  std::unique_ptr<RunLock> lock;
-  auto task = open_run(run_dir, sets, lock, "zoo eval", TaskData::kLoad, &device);
-  const Metrics m = evaluate_task(*task, split, device);
-  write_json_file(run_dir + "/eval_" + split + ".json", Json(m));
-  write_data_report(*task, run_dir);
-  std::cout << "eval (" << split << "):\n";
-  print_metrics(m);
-  return 0;
-}
-
-int cmd_export(int argc, char** argv) {
-  auto o = command_options("zoo export", "Export a run's best model to DIR/export.");
-  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
-      "set", "override a key (e.g. data paths), repeatable", cxxopts::value<std::vector<std::string>>());
-  const auto args = o.parse(argc, argv);
-  if (args.count("help")) {
-    std::cout << o.help() << "\n";
-    return 0;
-  }
-  const std::string run_dir = required_run(args);
-  std::vector<std::string> sets;
-  if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
-  std::unique_ptr<RunLock> lock;
-  auto task = open_run(run_dir, sets, lock, "zoo export", TaskData::kNone);
-  task->model().to(torch::kCPU);  // exported files are device-neutral CPU tensors
-  task->export_model(run_dir + "/export");
-  std::cout << "exported to " << run_dir << "/export\n";
-  return 0;
-}
-
-// Removes a temporary export when predict ends, however it ends.
-struct TemporaryDirectory {
-  std::string path;
-  ~TemporaryDirectory() {
-    std::error_code ignored;
-    if (!path.empty()) fs::remove_all(path, ignored);
-  }
-};
-
-int cmd_predict(int argc, char** argv) {
-  auto o = command_options("zoo predict",
-                           "Run a trained model on inputs given on the command line, through the zoo::infer API: "
-                           "an export directory, or a run's best model exported to a temporary one.");
-  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
-      "export", "export directory (zoo export writes RUN/export)", cxxopts::value<std::string>())(
-      "out", "where pictures go (default RUN/predictions, or ./predictions with --export)",
-      cxxopts::value<std::string>())("top-k", "mlm: candidates per [MASK] (default: the run's eval.top_k, or 5)",
-                                     cxxopts::value<int64_t>())(
-      "device", "cpu or cuda (default: the run's train.device, or cpu)", cxxopts::value<std::string>())(
-      "set", "override a key of the run's config, repeatable", cxxopts::value<std::vector<std::string>>());
-  o.positional_help("INPUT...");
-  // Inputs are taken verbatim from the unmatched arguments: a cxxopts vector option would split
-  // sentences at commas.
-  o.allow_unrecognised_options();
-  const auto args = o.parse(argc, argv);
-  if (args.count("help")) {
-    std::cout << o.help() << "\n";
-    return 0;
-  }
-  if (args.count("run") == args.count("export")) throw UserError("zoo predict: give one of --run DIR and --export DIR");
-  std::vector<std::string> inputs;
-  for (const auto& a : args.unmatched()) {
-    if (a.rfind("--", 0) == 0) throw UserError("zoo predict: unknown option '" + a + "'");
-    inputs.push_back(a);
-  }
-  if (inputs.empty()) throw UserError("zoo predict: no INPUT given");
-  PredictOptions options;
-  std::string export_dir;
-  std::unique_ptr<RunLock> lock;
-  TemporaryDirectory temporary;
-  if (args.count("export")) {
-    export_dir = args["export"].as<std::string>();
-    options.pictures_dir = "predictions";
-  } else {
-    const std::string run_dir = args["run"].as<std::string>();
-    std::vector<std::string> sets;
-    if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
-    Config config{Json::object()};
-    auto task = open_run(run_dir, sets, lock, "zoo predict", TaskData::kNone, &options.device, &config);
-    if (task->name() == "mlm") options.top_k = config.at("eval.top_k").get<int64_t>();
-    // The same files `zoo export` writes, in a private folder: the run's own export/ may be older
-    // than its best checkpoint, and predict must not write into a run it only reads.
-    std::string pattern = (fs::temp_directory_path() / "zoo-predict-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw UserError("zoo predict: cannot create a temporary directory in " +
-                                                  fs::temp_directory_path().string() + ": " + std::strerror(errno));
-    temporary.path = export_dir = pattern;
-    task->model().to(torch::kCPU);
-    task->export_model(export_dir);
-    options.pictures_dir = run_dir + "/predictions";
-  }
-  if (args.count("out")) options.pictures_dir = args["out"].as<std::string>();
-  if (args.count("top-k")) options.top_k = args["top-k"].as<int64_t>();
-  if (options.top_k < 1) throw UserError("zoo predict: --top-k must be >= 1");
-  if (args.count("device")) options.device = torch::Device(args["device"].as<std::string>());
-  predict_with_export(export_dir, inputs, options, std::cout);
-  return 0;
-}
-
 }  // namespace
 
 int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task) {
@@ -392,9 +216,9 @@ int run_cli(int argc, char** argv, const std::optional<std::string>& fixed_task)
     const std::string command = argv[1];
     if (command == "tasks") return cmd_tasks(argc - 1, argv + 1);
     if (command == "train") return cmd_train(argc - 1, argv + 1, std::nullopt);
-    if (command == "eval") return cmd_eval(argc - 1, argv + 1);
-    if (command == "export") return cmd_export(argc - 1, argv + 1);
-    if (command == "predict") return cmd_predict(argc - 1, argv + 1);
+    if (command == "eval") return eval_command(argc - 1, argv + 1);
+    if (command == "export") return export_command(argc - 1, argv + 1);
+    if (command == "predict") return predict_command(argc - 1, argv + 1);
     if (command == "launch") return launch_command(argc - 1, argv + 1);
     if (command == "doctor") return doctor_command(argc - 1, argv + 1);
     if (command == "compare") return compare_command(argc - 1, argv + 1);

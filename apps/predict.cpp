@@ -1,5 +1,10 @@
 #include "apps/predict.h"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -10,6 +15,8 @@
 #include "data/drawing.h"
 #include "data/hand_sample.h"
 #include "data/image_file.h"
+#include "apps/command_options.h"
+#include "apps/run_commands.h"
 #include "infer/predictors.h"
 #include "io/error.h"
 #include "train/plot.h"
@@ -152,6 +159,74 @@ void predict_with_export(const std::string& dir, const std::vector<std::string>&
   else if (task == "sts") score_pairs(dir, inputs, o, out);
   else if (task == "rpn") region_proposals(dir, inputs, o, out);
   else hand_poses(dir, inputs, o, out);
+}
+
+namespace {
+
+// Removes a temporary export when predict ends, however it ends.
+struct TemporaryDirectory {
+  std::string path;
+  ~TemporaryDirectory() {
+    std::error_code ignored;
+    if (!path.empty()) fs::remove_all(path, ignored);
+  }
+};
+
+}  // namespace
+
+int predict_command(int argc, char** argv) {
+  auto o = command_options("zoo predict",
+                           "Run a trained model on inputs given on the command line, through the zoo::infer API: "
+                           "an export directory, or a run's best model exported to a temporary one.");
+  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
+      "export", "export directory (zoo export writes RUN/export)", cxxopts::value<std::string>())(
+      "out", "where pictures go (default RUN/predictions, or ./predictions with --export)",
+      cxxopts::value<std::string>())("top-k", "mlm: candidates per [MASK] (default: the run's eval.top_k, or 5)",
+                                     cxxopts::value<int64_t>())(
+      "device", "cpu or cuda (default: the run's train.device, or cpu)", cxxopts::value<std::string>())(
+      "set", "override a key of the run's config, repeatable", cxxopts::value<std::vector<std::string>>());
+  o.positional_help("INPUT...");
+  // Inputs are taken verbatim from the unmatched arguments: a cxxopts vector option would split
+  // sentences at commas.
+  o.allow_unrecognised_options();
+  const auto args = parse_command_line(o, argc, argv);
+  if (args.count("run") == args.count("export")) throw UserError("zoo predict: give one of --run DIR and --export DIR");
+  std::vector<std::string> inputs;
+  for (const auto& a : args.unmatched()) {
+    if (a.rfind("--", 0) == 0) throw UserError("zoo predict: unknown option '" + a + "'");
+    inputs.push_back(a);
+  }
+  if (inputs.empty()) throw UserError("zoo predict: no INPUT given");
+  PredictOptions options;
+  std::string export_dir;
+  std::unique_ptr<RunLock> lock;
+  TemporaryDirectory temporary;
+  if (args.count("export")) {
+    export_dir = args["export"].as<std::string>();
+    options.pictures_dir = "predictions";
+  } else {
+    const std::string run_dir = args["run"].as<std::string>();
+    std::vector<std::string> sets;
+    if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
+    Config config{Json::object()};
+    auto task = open_run(run_dir, sets, lock, "zoo predict", TaskData::kNone, &options.device, &config);
+    if (task->name() == "mlm") options.top_k = config.at("eval.top_k").get<int64_t>();
+    // The same files `zoo export` writes, in a private folder: the run's own export/ may be older
+    // than its best checkpoint, and predict must not write into a run it only reads.
+    std::string pattern = (fs::temp_directory_path() / "zoo-predict-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw UserError("zoo predict: cannot create a temporary directory in " +
+                                                  fs::temp_directory_path().string() + ": " + std::strerror(errno));
+    temporary.path = export_dir = pattern;
+    task->model().to(torch::kCPU);
+    task->export_model(export_dir);
+    options.pictures_dir = run_dir + "/predictions";
+  }
+  if (args.count("out")) options.pictures_dir = args["out"].as<std::string>();
+  if (args.count("top-k")) options.top_k = args["top-k"].as<int64_t>();
+  if (options.top_k < 1) throw UserError("zoo predict: --top-k must be >= 1");
+  if (args.count("device")) options.device = torch::Device(args["device"].as<std::string>());
+  predict_with_export(export_dir, inputs, options, std::cout);
+  return 0;
 }
 
 }  // namespace zoo

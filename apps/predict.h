@@ -20,5 +20,7 @@ struct PredictOptions {
 // Throws UserError naming the input or the file.
 void predict_with_export(const std::string& export_dir, const std::vector<std::string>& inputs,
                          const PredictOptions& options, std::ostream& out);
+// zoo predict (--run DIR | --export DIR) INPUT...
+int predict_command(int argc, char** argv);
 
 }  // namespace zoo

@@ -111,11 +111,23 @@ std::pair<torch::Tensor, torch::Tensor> pad_boxes(const std::vector<torch::Tenso
   return {out, counts};
 }
 
-std::vector<torch::Tensor> gt_boxes_of(const std::map<std::string, torch::Tensor>& batch) {
+std::vector<torch::Tensor> gt_boxes_of(const Batch& batch) {
   std::vector<torch::Tensor> out;
   const auto n = batch.at(detection_key::kNumBoxes).cpu();
   for (int64_t i = 0; i < n.size(0); ++i) out.push_back(batch.at(detection_key::kBoxes)[i].narrow(0, 0, n[i].item<int64_t>()));
   return out;
+}
+
+Batch named_batch(const DetectionBatch& b, const std::vector<int64_t>& indices) {
+  using namespace detection_key;
+  auto [boxes, counts] = pad_boxes(b.boxes, torch::kFloat32);
+  torch::Tensor sizes = torch::empty({static_cast<int64_t>(indices.size()), 2}, torch::kInt64);
+  for (size_t i = 0; i < indices.size(); ++i) {
+    sizes[static_cast<int64_t>(i)][0] = b.image_sizes[i][0];
+    sizes[static_cast<int64_t>(i)][1] = b.image_sizes[i][1];
+  }
+  return {{kImages, b.images}, {kSizes, sizes}, {kBoxes, boxes}, {kNumBoxes, counts},
+          {kIndex, torch::tensor(indices, torch::kInt64)}};
 }
 
 }  // namespace zoo

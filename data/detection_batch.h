@@ -20,6 +20,7 @@
 #include <opencv2/core.hpp>
 #include <vector>
 
+#include "data/batch.h"
 #include "data/detection_sample.h"
 
 namespace zoo {
@@ -64,7 +65,7 @@ struct DetectionBatch {
 DetectionBatch make_detection_batch(const std::vector<cv::Mat>& images, const std::vector<DetectionSample>& samples,
                                     const DetectionTransformOptions& options = {});
 
-// A detection batch as tasks pass it around (std::map of named tensors, like HandBatch): keys
+// A detection batch as tasks pass it around (data/batch.h): keys
 // below. Boxes are (x1, y1, x2, y2) in pixels of the resized image.
 namespace detection_key {
 inline constexpr char kImages[] = "images";            // [B, 3, H, W], DetectionBatch::images
@@ -77,7 +78,9 @@ inline constexpr char kIndex[] = "index";              // [B] int64 position of 
 // Per image [n_i, 4] -> [B, max n (at least 1), 4] with zero rows, and the counts [B] int64.
 std::pair<torch::Tensor, torch::Tensor> pad_boxes(const std::vector<torch::Tensor>& boxes,
                                                   const torch::TensorOptions& options);
+// The batch under the keys above; `indices` (each image's position in its split) become kIndex.
+Batch named_batch(const DetectionBatch& b, const std::vector<int64_t>& indices);
 // The inverse for a batch's ground truth: per image [num_boxes_i, 4].
-std::vector<torch::Tensor> gt_boxes_of(const std::map<std::string, torch::Tensor>& batch);
+std::vector<torch::Tensor> gt_boxes_of(const Batch& batch);
 
 }  // namespace zoo

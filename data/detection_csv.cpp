@@ -5,21 +5,6 @@ namespace zoo {
 
 using namespace detection_load;
 
-namespace {
-
-std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = line.find(',', start);
-    fields.push_back(trim(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-    if (comma == std::string::npos) return fields;
-    start = comma + 1;
-  }
-}
-
-}  // namespace
-
 DetectionDataset load_detection_csv(const std::string& csv_path, const DetectionLoadOptions& options) {
   const auto lines = read_lines(csv_path);
   if (lines.empty() || trim(lines[0]).empty()) fail(csv_path, "no header line");

@@ -1,7 +1,7 @@
 #pragma once
 // What the detection format readers (detection_coco.cpp, detection_voc.cpp, detection_yolo.cpp,
-// detection_csv.cpp) share: errors naming the place, strict number parsing, the bad-box policy,
-// class names to labels, line reading. Internal to data/; users include data/detection_formats.h.
+// detection_csv.cpp) share: the bad-box policy, class names to labels, image paths (lines, fields,
+// numbers and errors: data/text_lines.h). Internal to data/; users include data/detection_formats.h.
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -20,31 +20,13 @@
 #include <vector>
 
 #include "data/detection_formats.h"
+#include "data/text_lines.h"
 #include "io/error.h"
 
 namespace zoo {
 namespace detection_load {
 
 namespace fs = std::filesystem;
-
-[[noreturn]] inline void fail(const std::string& where, const std::string& what) {
-  throw UserError(where + ": " + what);
-}
-
-inline std::string trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-// Strict: the whole of `s` must be the number ("12abc", "" and "nan" are not).
-inline bool parse_double(const std::string& s, double& v) {
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return !s.empty() && ec == std::errc() && end == s.data() + s.size() && std::isfinite(v);
-}
-inline bool parse_int(const std::string& s, int& v) {
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return !s.empty() && ec == std::errc() && end == s.data() + s.size();
-}
 
 // Largest class id a YOLO label or a CSV class_id may have: class names are made for ids 0..max,
 // so a corrupt id of 2000000000 would otherwise ask for two billion of them (and id + 1 overflow).
@@ -147,18 +129,6 @@ inline DetectionDataset finish(DetectionDataset d, const std::string& path) {
 inline void require_image(const std::string& image_path, const std::string& where) {
   std::error_code ec;
   if (!fs::is_regular_file(image_path, ec)) fail(where, "image " + image_path + " does not exist");
-}
-
-inline std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (lines.empty() && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-  }
-  return lines;
 }
 
 inline std::string join(const std::string& folder, const std::string& file) {

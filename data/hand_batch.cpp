@@ -55,7 +55,7 @@ cv::Mat tensor_to_image(const torch::Tensor& chw) {
       .clone();
 }
 
-HandBatch collate(const std::vector<HandSample>& samples) {
+Batch collate(const std::vector<HandSample>& samples) {
   if (samples.empty()) throw std::invalid_argument("collate: no samples");
   const int64_t B = static_cast<int64_t>(samples.size()), H = samples[0].image.rows, W = samples[0].image.cols;
   auto image = torch::empty({B, 3, H, W}), xyz = torch::empty({B, kHandJoints, 3}),
@@ -167,7 +167,7 @@ std::map<int64_t, std::string> HandLoader::skipped() const {
   return warned_;
 }
 
-HandBatch HandLoader::make_batch(int64_t i, EpochSampler& sampler) const {
+Batch HandLoader::make_batch(int64_t i, EpochSampler& sampler) const {
   std::vector<HandSample> samples;
   std::vector<int64_t> indices;
   for (int64_t k = 0; k < options_.batch_size; ++k) {
@@ -180,12 +180,12 @@ HandBatch HandLoader::make_batch(int64_t i, EpochSampler& sampler) const {
                                        : resize_to(s, options_.image_size));
     indices.push_back(index);
   }
-  HandBatch batch = collate(samples);
+  Batch batch = collate(samples);
   batch["index"] = torch::tensor(indices, torch::kInt64);
   return batch;
 }
 
-HandBatch HandLoader::batch(int64_t i) const {
+Batch HandLoader::batch(int64_t i) const {
   EpochSampler sampler(source_.size, mix_seed(options_.seed, kSamplerSalt));
   return make_batch(i, sampler);
 }
@@ -215,7 +215,7 @@ void HandLoader::worker() {
   }
 }
 
-HandBatch HandLoader::next() {
+Batch HandLoader::next() {
   if (workers_.empty()) return make_batch(options_.first_batch + options_.batch_stride * next_out_++, main_sampler_);
   Slot slot;
   {
@@ -231,7 +231,7 @@ HandBatch HandLoader::next() {
   return std::move(slot.batch);
 }
 
-std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
+std::vector<Batch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
                                      int workers, bool skip_bad_images, std::vector<std::string>* skipped) {
   HandLoaderOptions o;
   o.batch_size = batch_size;
@@ -241,9 +241,9 @@ std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_
   o.num_workers = workers;
   o.skip_bad_images = skip_bad_images;
   HandLoader loader(HandSource{n, source.get}, o);
-  std::vector<HandBatch> batches;
+  std::vector<Batch> batches;
   for (int64_t start = 0; start < n; start += batch_size) {
-    HandBatch b = loader.next();
+    Batch b = loader.next();
     const int64_t k = std::min(batch_size, n - start);
     // Row r holds sample start + r unless that one failed to load and the loader put the next
     // one in its place: keep only the rows that are the sample asked for.
@@ -266,7 +266,7 @@ std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_
   return batches;
 }
 
-void rotate_to_upright_camera(HandBatch& batch) {
+void rotate_to_upright_camera(Batch& batch) {
   const torch::Tensor K = batch.at("K");
   const auto d = K.select(1, 1).select(1, 0), e = K.select(1, 1).select(1, 1);
   const auto theta = torch::atan2(d, e);

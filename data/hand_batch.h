@@ -30,14 +30,13 @@
 #include <thread>
 #include <vector>
 
+#include "data/batch.h"
 #include "data/hand_augment.h"
 #include "data/hand_formats.h"
 #include "data/hand_sample.h"
 #include "data/sampling.h"
 
 namespace zoo {
-
-using HandBatch = std::map<std::string, torch::Tensor>;
 
 // The keys above, for code that reads batches.
 namespace hand_key {
@@ -56,7 +55,7 @@ cv::Mat tensor_to_image(const torch::Tensor& chw);
 
 // Stacks samples into the keys above. All images must have the same size and every sample 21
 // joints with a non-degenerate reference bone (std::invalid_argument naming the source otherwise).
-HandBatch collate(const std::vector<HandSample>& samples);
+Batch collate(const std::vector<HandSample>& samples);
 
 // Inverses used by metrics: xyz [..., 21, 3] normalised -> mm (root_mm [..., 3], scale_mm [...]);
 // uv [..., 2] normalised -> pixels of a width x height image.
@@ -107,8 +106,8 @@ class HandLoader {
   HandLoader(const HandLoader&) = delete;
   HandLoader& operator=(const HandLoader&) = delete;
 
-  HandBatch next();                  // batches first_batch + k * batch_stride, k = 0, 1, ... in order
-  HandBatch batch(int64_t i) const;  // batch i, made synchronously on the calling thread
+  Batch next();                  // batches first_batch + k * batch_stride, k = 0, 1, ... in order
+  Batch batch(int64_t i) const;  // batch i, made synchronously on the calling thread
   int64_t batches_per_epoch() const { return (source_.size + options_.batch_size - 1) / options_.batch_size; }
   const HandLoaderOptions& options() const { return options_; }
   // The samples skipped so far: index -> why (the message names the file).
@@ -116,10 +115,10 @@ class HandLoader {
 
  private:
   struct Slot {
-    HandBatch batch;
+    Batch batch;
     std::exception_ptr error;
   };
-  HandBatch make_batch(int64_t i, EpochSampler& sampler) const;
+  Batch make_batch(int64_t i, EpochSampler& sampler) const;
   HandSample load(int64_t& index) const;  // index: in the wanted one, out the one loaded
   void worker();
   void stop_workers();
@@ -146,7 +145,7 @@ class HandLoader {
 // (keys "xyz" and "root_mm") and K = K'. The pixels and uv are unchanged and K'·xyz' = K·xyz,
 // so the labels stay exact; without rotation (Rz = I) nothing changes. Batch keys as in
 // data/hand_batch.h; works on any device.
-void rotate_to_upright_camera(HandBatch& batch);
+void rotate_to_upright_camera(Batch& batch);
 
 // The first n samples of `source` in index order, unaugmented (resize_to), in batches of
 // batch_size (the last one shorter), for evaluation: made by a HandLoader's workers. With
@@ -154,7 +153,7 @@ void rotate_to_upright_camera(HandBatch& batch);
 // loader's substitute is dropped), so metrics are over the user's set minus the samples named in
 // the warnings; `skipped`, when given, receives why each was left out (the message names the
 // file), in index order. Every sample failing is an error.
-std::vector<HandBatch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
+std::vector<Batch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
                                      int workers, bool skip_bad_images, std::vector<std::string>* skipped = nullptr);
 
 }  // namespace zoo

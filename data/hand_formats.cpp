@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "data/image_file.h"
+#include "data/text_lines.h"
 
 namespace zoo {
 
@@ -21,10 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-[[noreturn]] void fail(const std::string& where, const std::string& what) {
-  throw UserError(where + ": " + what);
-}
 
 std::string join_to_folder_of(const std::string& file, const std::string& relative) {
   const fs::path p(relative);
@@ -191,19 +188,6 @@ std::vector<HandRecord> load_freihand(const std::string& dir, const std::string&
 
 namespace {
 
-std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = line.find(',', start);
-    std::string f = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    const size_t b = f.find_first_not_of(" \t"), e = f.find_last_not_of(" \t");
-    fields.push_back(b == std::string::npos ? "" : f.substr(b, e - b + 1));
-    if (comma == std::string::npos) return fields;
-    start = comma + 1;
-  }
-}
-
 // Column index of the joint coordinate `axis` (x, y, z, u, v or vis) of joint j: "x5" or
 // "index_mcp_x"; -1 when the header has neither.
 int joint_column(const std::map<std::string, int>& header, int j, const std::string& axis) {
@@ -236,15 +220,8 @@ std::vector<int> joint_columns(const std::map<std::string, int>& header, const s
 }  // namespace
 
 std::vector<HandRecord> load_hand_csv(const std::string& csv_path, double xyz_to_mm) {
-  std::ifstream in(csv_path, std::ios::binary);
-  if (!in) fail(csv_path, "cannot open");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (lines.empty() && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-  }
-  if (lines.empty() || lines[0].find_first_not_of(" \t") == std::string::npos) fail(csv_path, "no header line");
+  const auto lines = read_lines(csv_path);
+  if (lines.empty() || blank(lines[0])) fail(csv_path, "no header line");
 
   std::map<std::string, int> header;
   const auto names = split_csv_line(lines[0]);
@@ -261,7 +238,7 @@ std::vector<HandRecord> load_hand_csv(const std::string& csv_path, double xyz_to
 
   std::vector<HandRecord> records;
   for (size_t ln = 1; ln < lines.size(); ++ln) {
-    if (lines[ln].find_first_not_of(" \t") == std::string::npos) continue;
+    if (blank(lines[ln])) continue;
     const std::string where = csv_path + ":" + std::to_string(ln + 1);
     const auto f = split_csv_line(lines[ln]);
     if (f.size() != names.size())

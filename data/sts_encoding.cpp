@@ -1,6 +1,7 @@
 #include "data/sts_encoding.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace zoo {
@@ -18,8 +19,8 @@ StsEncodedPair encode_sts_pair(const WordPieceTokenizer& tokenizer, const std::s
   return e;
 }
 
-std::map<std::string, torch::Tensor> collate_sts_pairs(const Vocab& v, const std::vector<const StsEncodedPair*>& pairs,
-                                                       bool bi_encoder, const std::vector<int64_t>& match_class) {
+Batch collate_sts_pairs(const Vocab& v, const std::vector<const StsEncodedPair*>& pairs, bool bi_encoder,
+                        const std::vector<int64_t>& match_class) {
   const auto n = static_cast<int64_t>(pairs.size());
   torch::Tensor score = torch::empty({n}, torch::kFloat32);
   for (int64_t i = 0; i < n; ++i) score[i] = pairs[static_cast<size_t>(i)]->score;
@@ -75,6 +76,26 @@ std::map<std::string, torch::Tensor> collate_sts_pairs(const Vocab& v, const std
   batch["token_type_ids"] = padded(types, unused).clamp_min(0);
   batch["match"] = padded(match, unused).clamp_min(0);
   return batch;
+}
+
+std::vector<int64_t> idf_match_classes(const std::vector<StsEncodedPair>& pairs, int64_t vocab_size,
+                                       int64_t buckets) {
+  const auto vocab = static_cast<size_t>(vocab_size);
+  std::vector<double> df(vocab, 0.0);
+  double sentences = 0;
+  for (const auto& p : pairs)
+    for (const auto* s : {&p.a, &p.b}) {
+      for (const int64_t id : std::set<int64_t>(s->begin(), s->end())) df[static_cast<size_t>(id)] += 1;
+      sentences += 1;
+    }
+  const double max_idf = std::log(std::max(1.0, sentences));
+  const int64_t n = buckets;
+  std::vector<int64_t> classes(vocab);
+  for (size_t id = 0; id < vocab; ++id) {
+    const double idf = std::max(0.0, std::log(std::max(1.0, sentences) / (1 + df[id])));
+    classes[id] = 1 + std::min<int64_t>(n - 1, static_cast<int64_t>(idf / std::max(max_idf, 1e-9) * n));
+  }
+  return classes;
 }
 
 }  // namespace zoo

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "data/batch.h"
 #include "data/wordpiece.h"
 
 namespace zoo {
@@ -27,9 +28,14 @@ struct StsEncodedPair {
 StsEncodedPair encode_sts_pair(const WordPieceTokenizer& tokenizer, const std::string& a, const std::string& b,
                                double score, bool bi_encoder, int64_t max_seq_len);
 
+// For each vocabulary id, the match class of a shared token: 1 + its IDF bucket, IDF =
+// log(sentences / (1 + sentences containing it)) over the pairs' sentences, cut into `buckets`
+// equal intervals of [0, max IDF]. Unseen tokens are as rare as the rarest.
+std::vector<int64_t> idf_match_classes(const std::vector<StsEncodedPair>& pairs, int64_t vocab_size,
+                                       int64_t buckets);
+
 // match_class: per vocabulary id, the match feature of a shared token; empty: 1 for every one.
-std::map<std::string, torch::Tensor> collate_sts_pairs(const Vocab& vocab,
-                                                       const std::vector<const StsEncodedPair*>& pairs,
-                                                       bool bi_encoder, const std::vector<int64_t>& match_class);
+Batch collate_sts_pairs(const Vocab& vocab, const std::vector<const StsEncodedPair*>& pairs, bool bi_encoder,
+                        const std::vector<int64_t>& match_class);
 
 }  // namespace zoo

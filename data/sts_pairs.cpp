@@ -1,7 +1,7 @@
 #include "data/sts_pairs.h"
 #include "io/error.h"
 
-#include "data/utf8.h"
+#include "data/text_lines.h"
 
 #include <algorithm>
 #include <cctype>
@@ -20,14 +20,6 @@ namespace zoo {
 
 namespace {
 
-constexpr const char* kSpace = " \t\r\n\v\f";
-
-std::string trim(std::string_view s) {
-  const size_t b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return "";
-  return std::string(s.substr(b, s.find_last_not_of(kSpace) - b + 1));
-}
-
 std::string format_number(double v) {
   std::ostringstream out;
   out.precision(15);  // enough that 5.0000001 does not print as "5" in "score 5 outside [0, 5]"
@@ -35,27 +27,9 @@ std::string format_number(double v) {
   return out.str();
 }
 
-[[noreturn]] void fail(const std::string& path, size_t line, const std::string& what) {
-  throw UserError(path + ":" + std::to_string(line) + ": " + what);
+[[noreturn]] void fail_at(const std::string& path, size_t line, const std::string& what) {
+  fail(path + ":" + std::to_string(line), what);
 }
-
-// The file as lines (lines[k] is line k + 1): BOM dropped, one trailing '\r' per line dropped,
-// every line checked to be UTF-8 so that no parser below sees undecodable text.
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path + ": cannot open");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (lines.empty() && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!valid_utf8(line)) fail(path, lines.size() + 1, "invalid UTF-8");
-    lines.push_back(std::move(line));
-  }
-  if (in.bad()) throw UserError(path + ": read error");
-  return lines;
-}
-
-bool blank(const std::string& line) { return line.find_first_not_of(kSpace) == std::string::npos; }
 
 // The whole field (surrounding whitespace allowed) as a finite number. from_chars, unlike
 // strtod, ignores the C locale, so "3.8" reads the same under a German locale.
@@ -82,23 +56,23 @@ struct PairBuilder {
 
   SentencePair make(size_t line, std::string_view s1, std::string_view s2, double score) const {
     SentencePair pair{trim(s1), trim(s2), score};
-    if (pair.s1.empty()) fail(path, line, "sentence 1 is empty");
-    if (pair.s2.empty()) fail(path, line, "sentence 2 is empty");
+    if (pair.s1.empty()) fail_at(path, line, "sentence 1 is empty");
+    if (pair.s2.empty()) fail_at(path, line, "sentence 2 is empty");
     if (!std::isfinite(score) || score < min_score || score > max_score)
-      fail(path, line, "score " + format_number(score) + " outside [" + format_number(min_score) + ", " +
+      fail_at(path, line, "score " + format_number(score) + " outside [" + format_number(min_score) + ", " +
                            format_number(max_score) + "]");
     return pair;
   }
   SentencePair make(size_t line, std::string_view s1, std::string_view s2, std::string_view score_text) const {
     double score = 0.0;
-    if (!parse_score(score_text, &score)) fail(path, line, "score '" + std::string(score_text) + "' is not a number");
+    if (!parse_score(score_text, &score)) fail_at(path, line, "score '" + std::string(score_text) + "' is not a number");
     return make(line, s1, s2, score);
   }
 };
 
 void require_fields(const std::string& path, size_t line, size_t have, size_t need, const char* separator) {
   if (have < need)
-    fail(path, line, "expected at least " + std::to_string(need) + " " + separator + "-separated fields, found " +
+    fail_at(path, line, "expected at least " + std::to_string(need) + " " + separator + "-separated fields, found " +
                          std::to_string(have));
 }
 
@@ -124,7 +98,7 @@ std::vector<std::string> csv_record(const std::vector<std::string>& lines, size_
   for (size_t pos = 0;;) {
     if (pos == line.size()) {
       if (!quoted) break;
-      if (++*k == lines.size()) fail(path, first + 1, "unterminated quoted field");
+      if (++*k == lines.size()) fail_at(path, first + 1, "unterminated quoted field");
       fields.back() += '\n';  // the record continues on the next line
       line = lines[*k];
       pos = 0;
@@ -146,7 +120,7 @@ std::vector<std::string> csv_record(const std::vector<std::string>& lines, size_
       field_start = true;
       after_quote = false;
     } else if (after_quote) {
-      fail(path, *k + 1, "unexpected text after a closing quote");
+      fail_at(path, *k + 1, "unexpected text after a closing quote");
     } else if (c == '"' && field_start) {
       quoted = true;
       field_start = false;
@@ -196,7 +170,7 @@ std::vector<SentencePair> read_sick(const std::vector<std::string>& lines, const
   auto column = [&](const char* name) {
     for (size_t c = 0; c < header.size(); ++c)
       if (trim(header[c]) == name) return c;
-    fail(rows.path, header_line, std::string("missing column '") + name + "' in the header");
+    fail_at(rows.path, header_line, std::string("missing column '") + name + "' in the header");
   };
   const size_t a = column("sentence_A"), b = column("sentence_B"), score = column("relatedness_score");
   const size_t set = split.empty() ? 0 : column("SemEval_set");
@@ -221,13 +195,13 @@ std::vector<SentencePair> read_jsonl(const std::vector<std::string>& lines, cons
     try {
       j = nlohmann::json::parse(lines[k]);
     } catch (const nlohmann::json::exception& e) {
-      fail(rows.path, k + 1, std::string("invalid JSON: ") + e.what());
+      fail_at(rows.path, k + 1, std::string("invalid JSON: ") + e.what());
     }
-    if (!j.is_object()) fail(rows.path, k + 1, "expected a JSON object");
+    if (!j.is_object()) fail_at(rows.path, k + 1, "expected a JSON object");
     for (const char* key : {"s1", "s2", "score"})
-      if (!j.contains(key)) fail(rows.path, k + 1, std::string("missing key '") + key + "'");
-    if (!j["s1"].is_string() || !j["s2"].is_string()) fail(rows.path, k + 1, "'s1' and 's2' must be strings");
-    if (!j["score"].is_number()) fail(rows.path, k + 1, "'score' is not a number");
+      if (!j.contains(key)) fail_at(rows.path, k + 1, std::string("missing key '") + key + "'");
+    if (!j["s1"].is_string() || !j["s2"].is_string()) fail_at(rows.path, k + 1, "'s1' and 's2' must be strings");
+    if (!j["score"].is_number()) fail_at(rows.path, k + 1, "'score' is not a number");
     pairs.push_back(rows.make(k + 1, j["s1"].get<std::string>(), j["s2"].get<std::string>(), j["score"].get<double>()));
   }
   return pairs;
@@ -249,14 +223,14 @@ std::string detect(const std::vector<std::string>& lines) {
 
 }  // namespace
 
-std::string detect_sts_format(const std::string& path) { return detect(read_lines(path)); }
+std::string detect_sts_format(const std::string& path) { return detect(read_lines(path, {/*check_utf8=*/true})); }
 
 std::vector<SentencePair> load_sts_pairs(const std::string& path, const std::string& format, double min_score,
                                          double max_score, const std::string& sick_split) {
   if (!(min_score <= max_score))
     throw std::invalid_argument("load_sts_pairs: min_score " + format_number(min_score) + " > max_score " +
                                 format_number(max_score));
-  const auto lines = read_lines(path);
+  const auto lines = read_lines(path, {/*check_utf8=*/true});
   const std::string kind = format == "auto" ? detect(lines) : format;
   if (!sick_split.empty() && kind != "sick")
     throw std::invalid_argument("load_sts_pairs: a split ('" + sick_split + "') is only valid for SICK, not " + kind);

@@ -2,18 +2,15 @@
 #include "io/error.h"
 
 #include <algorithm>
-#include <fstream>
 #include <random>
 #include <stdexcept>
 
 #include "data/sampling.h"
-#include "data/utf8.h"
+#include "data/text_lines.h"
 
 namespace zoo {
 
 namespace {
-
-bool blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
 
 // " = Title = " -> level 1, " = = Section = = " -> 2; 0 when the line is not a heading.
 int heading_level(const std::string& line) {
@@ -28,20 +25,8 @@ int heading_level(const std::string& line) {
 }  // namespace
 
 std::vector<Document> read_text_documents(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UserError(path + ": cannot open text file");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    const std::string where = path + ":" + std::to_string(lines.size() + 1);
-    if (line.size() > kMaxTextLineBytes)
-      throw UserError(where + ": line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
-                               std::to_string(kMaxTextLineBytes));
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (lines.empty() && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // byte-order mark
-    if (!valid_utf8(line)) throw UserError(where + ": invalid UTF-8 (text files must be UTF-8)");
-    lines.push_back(std::move(line));
-  }
-  if (in.bad()) throw UserError(path + ": read error");
+  const std::vector<std::string> lines =
+      read_lines(path, {/*check_utf8=*/true, /*max_line_bytes=*/kMaxTextLineBytes});
   // WikiText separates every paragraph by a blank line and articles by " = Title = " lines:
   // when a file has such titles they delimit documents; otherwise blank lines do.
   bool titled = false;

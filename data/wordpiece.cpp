@@ -1,7 +1,6 @@
 #include "data/wordpiece.h"
 #include "io/error.h"
 
-#include <unistd.h>
 
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
@@ -11,14 +10,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <stdexcept>
 #include <utility>
 
 namespace zoo {
 namespace {
 
-const char* const kSpecialTokens[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
 
 // ---- Character classes (spec §1.1). ASCII is answered without ICU: it is most of the text. ----
 
@@ -238,103 +235,7 @@ void for_each_piece(const Vocab& vocab, const TokenizerOptions& options, size_t 
   for (int64_t id : s.ids) emit(id);
 }
 
-// Name of the first special token missing from `ids`, or nullptr.
-const char* missing_special(const std::unordered_map<std::string, int64_t>& ids) {
-  for (const char* special : kSpecialTokens) {
-    if (ids.find(special) == ids.end()) return special;
-  }
-  return nullptr;
-}
-
-std::unordered_map<std::string, int64_t> index_tokens(const std::vector<std::string>& tokens) {
-  std::unordered_map<std::string, int64_t> ids;
-  ids.reserve(tokens.size());
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    ids.emplace(tokens[i], static_cast<int64_t>(i));  // duplicates keep the first id, as HF
-  }
-  return ids;
-}
-
-bool valid_utf8(const std::string& s) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(s.data());
-  const int64_t length = static_cast<int64_t>(s.size());
-  for (int64_t i = 0; i < length;) {
-    UChar32 c;
-    U8_NEXT(bytes, i, length, c);
-    if (c < 0) return false;
-  }
-  return true;
-}
-
 }  // namespace
-
-// ---- Vocab ----
-
-Vocab::Vocab(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {
-  ids_ = index_tokens(tokens_);
-  if (const char* missing = missing_special(ids_)) {
-    throw std::runtime_error(std::string("vocab: missing special token ") + missing);
-  }
-  pad_id = ids_.at("[PAD]");
-  unk_id = ids_.at("[UNK]");
-  cls_id = ids_.at("[CLS]");
-  sep_id = ids_.at("[SEP]");
-  mask_id = ids_.at("[MASK]");
-}
-
-Vocab Vocab::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path + ": cannot open vocabulary file");
-  std::vector<std::string> tokens;
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
-    if (!valid_utf8(line)) {
-      throw UserError(path + ":" + std::to_string(tokens.size() + 1) +
-                               ": invalid UTF-8 (not a vocab.txt?)");
-    }
-    tokens.push_back(std::move(line));
-  }
-  if (in.bad()) throw UserError(path + ": read error");
-  if (tokens.empty()) throw UserError(path + ": empty vocabulary file");
-  if (const char* missing = missing_special(index_tokens(tokens))) {
-    throw UserError(path + ": missing special token " + missing);
-  }
-  return Vocab(std::move(tokens));
-}
-
-void Vocab::save(const std::string& path) const {
-  for (size_t i = 0; i < tokens_.size(); ++i) {  // checked before touching the disk
-    if (tokens_[i].find_first_of("\r\n") != std::string::npos) {
-      throw UserError(path + ": token " + std::to_string(i) + " contains a line break");
-    }
-  }
-  // Write-then-rename: a reader never sees a half-written vocab.txt.
-  const std::string tmp = path + "." + std::to_string(::getpid()) + ".tmp";  // one per writer
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  if (!out) throw UserError(tmp + ": cannot open for writing");
-  for (const std::string& t : tokens_) out << t << '\n';
-  out.close();
-  const bool written = static_cast<bool>(out);
-  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw UserError(written ? path + ": cannot rename " + tmp + " into place"
-                                     : tmp + ": write error");
-  }
-}
-
-int64_t Vocab::id(const std::string& token) const {
-  auto it = ids_.find(token);
-  return it == ids_.end() ? -1 : it->second;
-}
-
-const std::string& Vocab::token(int64_t id) const {
-  if (id < 0 || id >= size()) {
-    throw std::out_of_range("vocab: id " + std::to_string(id) + " outside [0, " +
-                            std::to_string(size()) + ")");
-  }
-  return tokens_[static_cast<size_t>(id)];
-}
 
 // ---- WordPieceTokenizer ----
 

@@ -34,18 +34,18 @@ mkdir -p "$out"
 # Each target: the project sources it compiles, then the libraries it links.
 declare -A sources libs
 sources[safetensors]="io/safetensors_format.cpp"
-sources[sts_pairs]="data/sts_pairs.cpp data/utf8.cpp"
-sources[text_corpus]="data/text_corpus.cpp data/utf8.cpp data/wordpiece.cpp"
+sources[sts_pairs]="data/sts_pairs.cpp data/text_lines.cpp data/utf8.cpp"
+sources[text_corpus]="data/text_corpus.cpp data/text_lines.cpp data/utf8.cpp data/wordpiece.cpp data/vocab.cpp"
 libs[text_corpus]="-licuuc"
-sources[wordpiece]="data/wordpiece.cpp"
+sources[wordpiece]="data/wordpiece.cpp data/vocab.cpp data/utf8.cpp"
 libs[wordpiece]="-licuuc"
-sources[hand_formats]="data/hand_formats.cpp data/image_file.cpp"
+sources[hand_formats]="data/hand_formats.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp"
 libs[hand_formats]="-lopencv_imgcodecs -lopencv_imgproc -lopencv_core"
 for t in coco voc yolo detection_csv; do
-  sources[$t]="data/detection_formats.cpp data/detection_coco.cpp data/detection_voc.cpp data/detection_yolo.cpp data/detection_csv.cpp data/image_file.cpp"
+  sources[$t]="data/detection_formats.cpp data/detection_coco.cpp data/detection_voc.cpp data/detection_yolo.cpp data/detection_csv.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp"
   libs[$t]="-ltinyxml2 -lopencv_imgcodecs -lopencv_imgproc -lopencv_core"
 done
-sources[config]="train/config.cpp io/atomic_file.cpp data/utf8.cpp"
+sources[config]="train/config.cpp io/json_file.cpp io/atomic_file.cpp data/utf8.cpp"
 # LibTorch is not instrumented; the reader is, and LibTorch's allocations go through ASan's malloc.
 sources[torch_save]="io/torch_save_read.cpp"
 libs[torch_save]="-ltorch -ltorch_cpu -lc10"

@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "io/error.h"
+#include "io/json_file.h"
 
 namespace zoo {
 
-using Json = nlohmann::json;
 
 class Config {
  public:
@@ -49,12 +49,8 @@ class Config {
 const Json* find_dotted(const Json& root, const std::string& dotted_key);
 void set_dotted(Json& root, const std::string& dotted_key, Json value);
 
-// Parses a JSON file; errors name the file and the line.
-Json read_json_file(const std::string& path);
 // A float constant as the decimal it was written as (0.485, not 0.48500001430511475), for JSON
 // files people read (six significant decimals).
 inline double decimal(float v) { return std::round(static_cast<double>(v) * 1e6) / 1e6; }
-// Writes JSON to path atomically (temporary file, fsync, rename).
-void write_json_file(const std::string& path, const Json& value);
 
 }  // namespace zoo

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "io/safetensors.h"
-#include "train/bert_io.h"
+#include "io/formats/hf_bert.h"
 #include "train/trainer.h"
 
 namespace zoo {

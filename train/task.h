@@ -9,12 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "data/batch.h"
 #include "train/config.h"
 
 namespace zoo {
 
-// Named dense tensors; key names are constants of each task.
-using Batch = std::map<std::string, torch::Tensor>;
 using Metrics = std::map<std::string, double>;
 
 struct StepLosses {

@@ -67,6 +67,12 @@ void keep_freed_memory_for_reuse() {
 #endif
 }
 
+void release_freed_memory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 torch::Device configure_runtime(const TrainOptions& o, const DistributedEnv& env) {
   keep_freed_memory_for_reuse();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

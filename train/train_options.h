@@ -44,6 +44,7 @@ std::vector<OptionDoc> trainer_option_docs();
 // here. This keeps freed memory in the process for reuse instead (what a jemalloc/tcmalloc setup
 // does for PyTorch), for a few % more peak RSS. ZOO_MALLOC_DEFAULTS=1 keeps glibc's defaults.
 void keep_freed_memory_for_reuse();
+void release_freed_memory();
 
 // Sets the LibTorch thread count (0 = the machine's cores shared among the local ranks) and
 // checks that the device exists (CUDA: cuda:LOCAL_RANK unless an index is given).

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 TEST(HandBatch, CollateLayoutAndInverses) {
   std::vector<HandSample> samples = {synthetic_hand(1, 64), synthetic_hand(2, 64)};
   samples[1].visible[7] = 0;
-  const HandBatch b = collate(samples);
+  const Batch b = collate(samples);
   for (const char* key : {"image", "xyz", "uv", "visible", "root_mm", "scale_mm", "K"}) {
     ASSERT_TRUE(b.count(key)) << key;
     EXPECT_EQ(b.at(key).dtype(), torch::kFloat32) << key;
@@ -64,7 +64,7 @@ TEST(HandBatch, CollateLayoutAndInverses) {
   EXPECT_THROW(collate(samples), std::invalid_argument);
 }
 
-void expect_same_batches(const HandBatch& a, const HandBatch& b, const std::string& what) {
+void expect_same_batches(const Batch& a, const Batch& b, const std::string& what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   for (const auto& [key, t] : a) EXPECT_TRUE(torch::equal(t, b.at(key))) << what << ", key " << key;
 }
@@ -75,7 +75,7 @@ TEST(HandLoader, IdenticalBatchesForAnyWorkerCount) {
   o.batch_size = 6;
   o.image_size = 64;
   o.seed = 77;
-  std::vector<HandBatch> reference;
+  std::vector<Batch> reference;
   {
     o.num_workers = 0;
     HandLoader loader(source, o);
@@ -137,7 +137,7 @@ TEST(HandLoader, UnreadableImagesAreSkippedWithOneWarningEach) {
   o.num_workers = 2;
   o.shuffle = false;  // batch = indices 0, 1, 2, 3: 2 -> 3 -> 0 and 3 -> 0
   testing::internal::CaptureStderr();
-  std::vector<HandBatch> batches;
+  std::vector<Batch> batches;
   {
     HandLoader loader(records_source(records), o);
     for (int i = 0; i < 3; ++i) batches.push_back(loader.next());
@@ -172,7 +172,7 @@ TEST(HandLoader, EvaluationBatchesLeaveUnreadableSamplesOutInsteadOfSubstituting
   }
   EXPECT_EQ(seen, (std::vector<int64_t>{0, 1})) << "only the loadable samples, each once";
   // The rows are those samples' own, unaugmented.
-  const HandBatch one = fixed_batches(records_source(records), 1, 1, 48, 0, true).at(0);
+  const Batch one = fixed_batches(records_source(records), 1, 1, 48, 0, true).at(0);
   EXPECT_TRUE(torch::equal(one.at("image"), batches[0].at("image").narrow(0, 0, 1)));
 }
 

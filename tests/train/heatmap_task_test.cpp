@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "train/bert_io.h"
+#include "io/formats/hf_bert.h"
 #include "train/tasks/heatmap/task.h"
 #include "train/trainer.h"
 

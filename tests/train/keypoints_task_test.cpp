@@ -17,7 +17,7 @@
 
 #include "data/hand_batch.h"
 #include "data/hand_synth.h"
-#include "train/bert_io.h"
+#include "io/formats/hf_bert.h"
 #include "train/trainer.h"
 
 namespace zoo {

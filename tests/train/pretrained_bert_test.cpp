@@ -13,7 +13,7 @@
 
 #include "io/safetensors.h"
 #include "models/sts.h"
-#include "train/bert_io.h"
+#include "io/formats/hf_bert.h"
 
 namespace zoo {
 namespace {

@@ -39,13 +39,13 @@ PoseStats PoseStats::from_json(const Json& j) {
   return s;
 }
 
-PoseStats pose_stats_of(const std::vector<HandBatch>& batches, int image_size) {
+PoseStats pose_stats_of(const std::vector<Batch>& batches, int image_size) {
   PoseStats s;
   torch::Tensor xyz_sum = torch::zeros({kHandJoints, 3}, torch::kDouble);
   torch::Tensor uv_sum = torch::zeros({kHandJoints, 2}, torch::kDouble);
   double scale = 0, focal = 0, extent = 0;
   int64_t n = 0;
-  for (const HandBatch& b : batches) {
+  for (const Batch& b : batches) {
     n += b.at("xyz").size(0);
     xyz_sum += b.at("xyz").to(torch::kDouble).sum(0);
     uv_sum += b.at("uv").to(torch::kDouble).sum(0);

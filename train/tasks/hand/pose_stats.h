@@ -25,7 +25,7 @@ struct PoseStats {
   static PoseStats from_json(const Json& j);
 };
 
-// Averages of unaugmented samples (HandBatch keys as in data/hand_batch.h).
-PoseStats pose_stats_of(const std::vector<HandBatch>& batches, int image_size);
+// Averages of unaugmented samples (Batch keys as in data/hand_batch.h).
+PoseStats pose_stats_of(const std::vector<Batch>& batches, int image_size);
 
 }  // namespace zoo

@@ -1,62 +1,18 @@
 #include "train/tasks/keypoints/export.h"
 
-#include <torch/script.h>
-
 #include <filesystem>
-#include <sstream>
 
 #include "data/hand_sample.h"
-#include "io/atomic_file.h"
 #include "io/export_format.h"
-#include "io/safetensors.h"
-#include "io/torch_save.h"
-#include "train/resnet_script.h"
+#include "io/formats/keypoint_script.h"
 
 namespace zoo {
-
-namespace {
-
-// (torchvision name, tensor): the regressor's parameters and buffers without "backbone.".
-std::vector<std::pair<std::string, torch::Tensor>> torchvision_names(KeypointRegressorImpl& model) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  const auto add = [&](const std::string& name, const torch::Tensor& t) {
-    const std::string prefix = "backbone.";
-    out.emplace_back(name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name, t.detach().cpu());
-  };
-  for (const auto& p : model.named_parameters()) add(p.key(), p.value());
-  for (const auto& b : model.named_buffers()) add(b.key(), b.value());
-  return out;
-}
-
-// TorchScript without a Python resolver (train/resnet_script.h): attributes named as
-// torchvision's parameters with dots -> underscores, and a forward written with ATen ops.
-void write_keypoints_torchscript(KeypointRegressorImpl& model, const std::string& path) {
-  torch::jit::Module module("__torch__.ZooKeypointRegressor");
-  module.register_attribute("training", c10::BoolType::get(), false);
-  std::ostringstream s;
-  s << "def forward(self, x: Tensor) -> Tensor:\n";
-  s << resnet_script(module, *model.backbone, "", "x", "x");
-  module.register_parameter("fc_weight", model.fc->weight.detach().clone(), /*is_buffer=*/false);
-  module.register_parameter("fc_bias", model.fc->bias.detach().clone(), /*is_buffer=*/false);
-  s << "    x = torch.linear(x.mean([2, 3]), self.fc_weight, self.fc_bias)\n";
-  s << "    return x.reshape([-1, " << kHandJoints << ", " << model.options.coord_dims << "])\n";
-  module.define(s.str());
-  std::ostringstream bytes;
-  module.save(bytes);
-  const std::string data = bytes.str();
-  atomic_write(path, [&](const ByteSink& sink) { sink(data.data(), data.size()); });
-}
-
-}  // namespace
 
 void write_keypoints_export(const std::string& dir, KeypointRegressorImpl& model, const PoseStats& stats,
                             const Json& input_meta) {
   std::filesystem::create_directories(dir);
-  write_keypoints_torchscript(model, dir + "/model.pt");
-  std::vector<std::pair<std::string, torch::Tensor>> weights;
-  for (const auto& [name, tensor] : torchvision_names(model)) weights.emplace_back(name, tensor);
-  write_torch_tensor_dict(dir + "/weights.pt", weights);
-  write_safetensors(dir + "/weights.safetensors", weights);
+  export_keypoints_torchscript(model, dir + "/model.pt");
+  write_weight_files(dir, keypoint_regressor_torchvision_state(model));
   const auto& b = model.options.backbone;
   const bool tv = b.num_stages == 4 && b.base_width == 64;
   const int64_t D = model.options.coord_dims;

@@ -8,7 +8,7 @@
 #include "train/tasks/hand/evaluator.h"
 #include "train/tasks/hand/task.h"
 #include "train/tasks/keypoints/export.h"
-#include "train/torchvision_weights.h"
+#include "io/formats/torchvision_resnet.h"
 #include "train/trainer.h"
 
 namespace zoo {

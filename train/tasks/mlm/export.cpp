@@ -4,8 +4,8 @@
 
 #include "io/export_format.h"
 #include "io/safetensors.h"
-#include "train/bert_io.h"
-#include "train/bert_script.h"
+#include "io/formats/hf_bert.h"
+#include "io/formats/bert_script.h"
 #include "train/hf_checkpoint.h"
 #include "train/tasks/bert_common.h"
 

@@ -10,7 +10,7 @@
 #include "data/wordpiece.h"
 #include "losses/masked_lm_loss.h"
 #include "models/bert.h"
-#include "train/bert_io.h"
+#include "io/formats/hf_bert.h"
 #include "train/hf_checkpoint.h"
 #include "train/tasks/bert_common.h"
 #include "train/tasks/mlm/evaluator.h"

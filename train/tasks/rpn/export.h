@@ -21,7 +21,4 @@ namespace zoo {
 // `net` must be in eval mode.
 void write_rpn_export(const std::string& dir, ProposalNetworkImpl& net, const DetectionTransformOptions& transform);
 
-// Uses the RPN's test-mode (eval) top-n values; writes `path` atomically.
-void export_rpn_torchscript(ResNetImpl& backbone, RegionProposalNetworkImpl& rpn, const std::string& path);
-
 }  // namespace zoo

@@ -16,7 +16,7 @@
 #include "models/detection/proposal_network.h"
 #include "train/tasks/rpn/evaluator.h"
 #include "train/tasks/rpn/export.h"
-#include "train/torchvision_weights.h"
+#include "io/formats/torchvision_resnet.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -231,15 +231,7 @@ class RpnTask : public Task {
       images.push_back(image);
       samples.push_back(std::move(s));
     }
-    const DetectionBatch b = make_detection_batch(images, samples, o);
-    auto [boxes, counts] = pad_boxes(b.boxes, torch::kFloat32);
-    torch::Tensor sizes = torch::empty({static_cast<int64_t>(indices.size()), 2}, torch::kInt64);
-    for (size_t i = 0; i < indices.size(); ++i) {
-      sizes[static_cast<int64_t>(i)][0] = b.image_sizes[i][0];
-      sizes[static_cast<int64_t>(i)][1] = b.image_sizes[i][1];
-    }
-    return {{kImages, b.images}, {kSizes, sizes}, {kBoxes, boxes}, {kNumBoxes, counts},
-            {"index", torch::tensor(indices, torch::kInt64)}};
+    return named_batch(make_detection_batch(images, samples, o), indices);
   }
 
   std::string run_dir_;

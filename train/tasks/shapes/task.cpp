@@ -1,18 +1,15 @@
 #include "train/tasks/shapes/task.h"
 
 #include <opencv2/imgproc.hpp>
-#include <torch/script.h>
 
 #include <filesystem>
 #include <random>
-#include <sstream>
 
 #include "data/hand_batch.h"  // image_to_tensor
 #include "data/sampling.h"
-#include "io/atomic_file.h"
 #include "io/export_format.h"
-#include "io/safetensors.h"
-#include "io/torch_save.h"
+#include "io/formats/torchscript.h"
+#include "io/weight_files.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -108,10 +105,8 @@ class ShapesTask : public Task {
   void export_model(const std::string& dir) override {
     std::filesystem::create_directories(dir);
     model_->eval();
-    std::vector<std::pair<std::string, torch::Tensor>> weights;
-    for (const auto& p : model_->named_parameters()) weights.emplace_back(p.key(), p.value().detach().cpu());
-    write_torch_tensor_dict(dir + "/weights.pt", weights);
-    write_safetensors(dir + "/weights.safetensors", weights);
+    const NamedTensors weights = module_tensors(*model_, /*with_buffers=*/false);
+    write_weight_files(dir, weights);
     // TorchScript written as source with ATen ops (no Python needed); parameters "0.weight" etc.
     torch::jit::Module module("__torch__.ZooShapes");
     for (const auto& [key, tensor] : weights) module.register_parameter("p" + key.substr(0, key.find('.')) + "_" +
@@ -123,10 +118,7 @@ def forward(self, x: Tensor) -> Tensor:
     x = torch.max_pool2d(torch.relu(torch.conv2d(x, self.p3_weight, self.p3_bias, [1, 1], [1, 1])), [2, 2])
     return torch.linear(x.flatten(1), self.p7_weight, self.p7_bias)
 )");
-    std::ostringstream bytes;
-    module.save(bytes);
-    const std::string data = bytes.str();
-    atomic_write(dir + "/model.pt", [&](const ByteSink& sink) { sink(data.data(), data.size()); });
+    save_script_module(module, dir + "/model.pt");
     write_json_file(dir + "/meta.json", {{"task", "shapes"},
                                          {"format_version", kExportFormatVersion},
                                          {"input", {{"shape", {-1, 3, o_.image_size, o_.image_size}},

@@ -3,10 +3,9 @@
 #include <filesystem>
 
 #include "io/export_format.h"
-#include "io/safetensors.h"
-#include "io/torch_save.h"
-#include "train/bert_io.h"
-#include "train/bert_script.h"
+#include "io/weight_files.h"
+#include "io/formats/hf_bert.h"
+#include "io/formats/bert_script.h"
 #include "train/hf_checkpoint.h"
 #include "train/tasks/bert_common.h"
 
@@ -17,10 +16,7 @@ void write_sts_export(const std::string& dir, StsModelImpl& model, const StsMode
                       int64_t max_seq_len) {
   std::filesystem::create_directories(dir);
   export_sts_torchscript(model, dir + "/model.pt");
-  std::vector<std::pair<std::string, torch::Tensor>> weights;
-  for (const auto& item : model.named_parameters()) weights.emplace_back(item.key(), item.value());
-  write_torch_tensor_dict(dir + "/weights.pt", weights);
-  write_safetensors(dir + "/weights.safetensors", weights);
+  write_weight_files(dir, module_tensors(model, /*with_buffers=*/false));
   tokenizer.vocab().save(dir + "/vocab.txt");
   const bool cross = options.architecture == "cross";
   // The encoder for transformers (BertModel; a cross-encoder's head stays in model.pt), and for

@@ -10,7 +10,7 @@
 #include "data/sts_targets.h"
 #include "losses/sts_loss.h"
 #include "models/sts.h"
-#include "train/bert_io.h"
+#include "io/formats/hf_bert.h"
 #include "train/hf_checkpoint.h"
 #include "train/tasks/bert_common.h"
 #include "train/tasks/sts/evaluator.h"
@@ -204,32 +204,11 @@ class StsTask : public Task {
     }
     if (train_encoded_.empty())
       throw UserError(run_dir_ + ": has no match_classes.json and no training pairs were read to compute them");
-    std::vector<int64_t> classes = idf_match_classes();
+    std::vector<int64_t> classes =
+        idf_match_classes(train_encoded_, tokenizer_->vocab().size(), options_.match_idf_buckets);
     if (!run_dir_.empty()) {
       fs::create_directories(run_dir_);
       write_json_file(path, Json(classes));
-    }
-    return classes;
-  }
-
-  // For each vocabulary id, the match class of a shared token: 1 + its IDF bucket, IDF =
-  // log(sentences / (1 + sentences containing it)) over the training sentences, cut into
-  // match_idf_buckets equal intervals of [0, max IDF]. Unseen tokens are as rare as the rarest.
-  std::vector<int64_t> idf_match_classes() const {
-    const auto vocab = static_cast<size_t>(tokenizer_->vocab().size());
-    std::vector<double> df(vocab, 0.0);
-    double sentences = 0;
-    for (const auto& p : train_encoded_)
-      for (const auto* s : {&p.a, &p.b}) {
-        for (const int64_t id : std::set<int64_t>(s->begin(), s->end())) df[static_cast<size_t>(id)] += 1;
-        sentences += 1;
-      }
-    const double max_idf = std::log(std::max(1.0, sentences));
-    const int64_t n = options_.match_idf_buckets;
-    std::vector<int64_t> classes(vocab);
-    for (size_t id = 0; id < vocab; ++id) {
-      const double idf = std::max(0.0, std::log(std::max(1.0, sentences) / (1 + df[id])));
-      classes[id] = 1 + std::min<int64_t>(n - 1, static_cast<int64_t>(idf / std::max(max_idf, 1e-9) * n));
     }
     return classes;
   }

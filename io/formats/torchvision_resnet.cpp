@@ -1,4 +1,4 @@
-#include "train/torchvision_weights.h"
+#include "io/formats/torchvision_resnet.h"
 
 #include <set>
 #include <sstream>

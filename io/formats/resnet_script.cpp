@@ -1,15 +1,9 @@
-#include "train/resnet_script.h"
+#include "io/formats/resnet_script.h"
 
-#include <algorithm>
 #include <iomanip>
 #include <sstream>
 
 namespace zoo {
-
-std::string script_attribute_name(std::string name) {
-  std::replace(name.begin(), name.end(), '.', '_');
-  return name;
-}
 
 std::string resnet_script(torch::jit::Module& module, ResNetImpl& net, const std::string& prefix,
                           const std::string& in, const std::string& out) {

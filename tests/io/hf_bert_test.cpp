@@ -1,5 +1,5 @@
-#include "train/bert_io.h"
-#include "train/bert_script.h"
+#include "io/formats/hf_bert.h"
+#include "io/formats/bert_script.h"
 
 #include <gtest/gtest.h>
 #include <torch/script.h>
@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "train/config.h"
+#include "io/error.h"
+#include "io/json_file.h"
 
 namespace zoo {
 namespace {

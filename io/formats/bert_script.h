@@ -1,6 +1,6 @@
 #pragma once
 // Self-contained TorchScript modules of the BERT models for inference, written against the HF
-// parameter names of train/bert_io.h; loadable by torch::jit::load and Python's torch.jit.load
+// parameter names of io/formats/hf_bert.h; loadable by torch::jit::load and Python's torch.jit.load
 // without this project.
 #include <string>
 

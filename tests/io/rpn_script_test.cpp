@@ -2,7 +2,7 @@
 // RegionProposalNetwork gives: the same anchors and NMS, the same per-image proposals and scores
 // up to float rounding, on one and on two anchor levels, in eval and train mode, also after a
 // save/load round trip.
-#include "models/detection/rpn_script.h"
+#include "io/formats/rpn_script.h"
 
 #include <gtest/gtest.h>
 #include <torch/script.h>

@@ -21,10 +21,18 @@
 #include <string>
 
 #include "models/detection/rpn.h"
+#include "models/resnet.h"
 
 namespace zoo {
 
 // training selects the *_train top-n values, otherwise *_test (the eval-mode proposals).
 std::string rpn_proposal_script(const RpnOptions& options, bool training = false);
+
+// The whole proposal network as TorchScript, its post-processing (above) inside the graph:
+//   forward(images [B, 3, H, W], image_sizes [B, 2] int64 (height, width) before padding)
+//     -> (boxes [B, N, 4], scores [B, N], counts [B]): per image the proposals by decreasing
+//        objectness, N = post_nms_top_n_test, rows past counts[b] zero.
+// Uses the RPN's test-mode (eval) top-n values; one feature level; writes `path` atomically.
+void export_rpn_torchscript(ResNetImpl& backbone, RegionProposalNetworkImpl& rpn, const std::string& path);
 
 }  // namespace zoo

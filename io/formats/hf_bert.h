@@ -1,13 +1,14 @@
 #pragma once
 // Mini-BERT in and out of the Hugging Face world: config.json and state dicts in the layout of
 // HF's BertForMaskedLM (readable by Python's torch.load, read from Python's torch.save or
-// safetensors). The TorchScript exports are in train/bert_script.h.
+// safetensors). The TorchScript exports are in io/formats/bert_script.h.
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "io/torch_save.h"
+#include "io/weight_files.h"
 #include "models/bert.h"
 
 namespace zoo {
@@ -53,8 +54,8 @@ void load_hf_bert_weights(const std::string& weights_path, BertModelImpl& encode
 // HF state-dict names and our tensors: BertForMaskedLM's ("bert." prefix, cls.predictions.*
 // without the tied decoder entries, which transformers re-ties) and BertModel's (no prefix
 // unless given).
-std::vector<std::pair<std::string, torch::Tensor>> hf_bert_state(BertForMaskedLMImpl& model);
-std::vector<std::pair<std::string, torch::Tensor>> hf_bert_state(BertModelImpl& encoder,
+NamedTensors hf_bert_state(BertForMaskedLMImpl& model);
+NamedTensors hf_bert_state(BertModelImpl& encoder,
                                                                  const std::string& prefix = "");
 // A torch.save-compatible dict (see write_torch_tensor_dict), written atomically; includes the
 // tied cls.predictions.decoder.weight/.bias entries, as HF's state_dict() does.

@@ -1,4 +1,4 @@
-#include "train/bert_io.h"
+#include "io/formats/hf_bert.h"
 
 #include <algorithm>
 #include <functional>
@@ -9,14 +9,13 @@
 #include <vector>
 
 #include "io/safetensors.h"
-#include "train/config.h"
+#include "io/error.h"
+#include "io/json_file.h"
 
 namespace zoo {
 namespace {
 
 // (HF state-dict name, our parameter) in HF order: the one place that knows the mapping.
-using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
-
 void add_linear(NamedTensors& out, const std::string& name, const torch::nn::Linear& linear) {
   out.emplace_back(name + ".weight", linear->weight);
   out.emplace_back(name + ".bias", linear->bias);

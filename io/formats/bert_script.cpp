@@ -1,4 +1,4 @@
-#include "train/bert_script.h"
+#include "io/formats/bert_script.h"
 
 #include <torch/script.h>
 
@@ -9,21 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "io/atomic_file.h"
-#include "train/bert_io.h"
+#include "io/formats/torchscript.h"
+#include "io/formats/hf_bert.h"
 
 namespace zoo {
 namespace {
-
-// Parameters in HF names (train/bert_io.h), which the scripts below refer to.
-using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
-
-// TorchScript attribute names cannot contain dots.
-std::string script_name(std::string hf_name) {
-  for (auto& ch : hf_name)
-    if (ch == '.') ch = '_';
-  return hf_name;
-}
 
 // TorchScript of the encoder, written against the parameter names of hf_bert_state(); HF
 // semantics with dropout left out. The C++ TorchScript compiler has no Python resolver: ATen ops only.
@@ -31,7 +21,7 @@ std::string encoder_script(const BertConfig& c, double lowest, bool with_extra) 
   const int64_t h = c.hidden_size, heads = c.num_heads, d_head = h / heads;
   std::ostringstream s;
   s << std::setprecision(17);
-  const auto self = [](const std::string& hf_name) { return "self." + script_name(hf_name); };
+  const auto self = [](const std::string& hf_name) { return "self." + script_attribute_name(hf_name); };
   std::ostringstream eps;
   eps << std::setprecision(17) << c.layer_norm_eps;
   const auto norm = [&](const std::string& x, const std::string& w, const std::string& b) {
@@ -100,7 +90,7 @@ torch::jit::Module script_module(const std::string& type_name, const NamedTensor
   torch::jit::Module module("__torch__." + type_name);
   module.register_attribute("training", c10::BoolType::get(), false);
   for (const auto& [name, tensor] : params)
-    module.register_parameter(script_name(name), tensor.detach().cpu().clone(), /*is_buffer=*/false);
+    module.register_parameter(script_attribute_name(name), tensor.detach().cpu().clone(), /*is_buffer=*/false);
   return module;
 }
 
@@ -112,15 +102,7 @@ double lowest_of(const torch::Tensor& like) {
   return lowest;
 }
 
-std::string self(const std::string& name) { return "self." + script_name(name); }
-
-void save_module(torch::jit::Module& module, const std::string& path) {
-  std::ostringstream out;
-  module.save(out);
-  const std::string bytes = out.str();
-  atomic_write(path, [&](const ByteSink& sink) { sink(bytes.data(), bytes.size()); });
-}
-
+std::string self(const std::string& name) { return "self." + script_attribute_name(name); }
 
 }  // namespace
 
@@ -138,7 +120,7 @@ void export_bert_mlm_torchscript(BertForMaskedLMImpl& model, const std::string& 
                 ", " + self(t + "LayerNorm.bias") + ", " + eps.str() + ")\n"
                 "    return torch.linear(y, " + self("bert.embeddings.word_embeddings.weight") + ", " +
                 self("cls.predictions.bias") + ")\n");
-  save_module(module, path);
+  save_script_module(module, path);
 }
 
 void export_sts_torchscript(StsModelImpl& model, const std::string& path) {
@@ -194,7 +176,7 @@ void export_sts_torchscript(StsModelImpl& model, const std::string& path) {
                  self("pair_mlp.0.weight") + ", " + self("pair_mlp.0.bias") + "))\n";
   }
   module.define(encoder_script(model.bert->config, lowest_of(like), match) + forward + head.str());
-  save_module(module, path);
+  save_script_module(module, path);
 }
 
 }  // namespace zoo

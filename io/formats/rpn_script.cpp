@@ -1,7 +1,10 @@
-#include "models/detection/rpn_script.h"
+#include "io/formats/rpn_script.h"
 
 #include <iomanip>
 #include <sstream>
+
+#include "io/formats/resnet_script.h"
+#include "io/formats/torchscript.h"
 
 namespace zoo {
 namespace {
@@ -150,6 +153,58 @@ std::string rpn_proposal_script(const RpnOptions& o, bool training) {
   replace_all(methods, "@SCORE_THRESH@", lit(o.score_thresh));
   replace_all(methods, "@NMS_THRESH@", lit(o.nms_thresh));
   return s.str() + methods;
+}
+
+void export_rpn_torchscript(ResNetImpl& backbone, RegionProposalNetworkImpl& rpn, const std::string& path) {
+  const RpnOptions& o = rpn.options();
+  TORCH_CHECK(rpn.anchor_generator.num_levels() == 1, "export_rpn_torchscript: one feature level only");
+  torch::jit::Module module("__torch__.ZooRegionProposals");
+  module.register_attribute("training", c10::BoolType::get(), false);
+  std::ostringstream s;
+  s << std::setprecision(17);
+  s << "def forward(self, images: Tensor, image_sizes: Tensor) -> Tuple[Tensor, Tensor, Tensor]:\n";
+  s << resnet_script(module, backbone, "backbone.", "images", "f");
+  const auto param = [&](const std::string& name, const torch::Tensor& t) {
+    module.register_parameter(script_attribute_name(name), t.detach().clone(), /*is_buffer=*/false);
+    return "self." + script_attribute_name(name);
+  };
+  RPNHeadImpl& head = *rpn.head;
+  s << "    t = f\n";
+  for (size_t i = 0; i < head.conv->size(); ++i) {
+    auto& conv = *head.conv[i]->as<torch::nn::SequentialImpl>()->ptr(0)->as<torch::nn::Conv2dImpl>();
+    const std::string p = "rpn.head.conv." + std::to_string(i) + ".0.";
+    s << "    t = torch.relu(torch.conv2d(t, " << param(p + "weight", conv.weight) << ", " << param(p + "bias", conv.bias)
+      << ", [1, 1], [1, 1], [1, 1], 1))\n";
+  }
+  s << "    logits = torch.conv2d(t, " << param("rpn.head.cls_logits.weight", head.cls_logits->weight) << ", "
+    << param("rpn.head.cls_logits.bias", head.cls_logits->bias) << ", [1, 1], [0, 0], [1, 1], 1)\n";
+  s << "    deltas = torch.conv2d(t, " << param("rpn.head.bbox_pred.weight", head.bbox_pred->weight) << ", "
+    << param("rpn.head.bbox_pred.bias", head.bbox_pred->bias) << ", [1, 1], [0, 0], [1, 1], 1)\n";
+  // Flattening as concat_box_prediction_layers (location-major, then anchor), then the
+  // post-processing of io/formats/rpn_script.h, one image at a time.
+  s << R"(    n = logits.size(0)
+    a = logits.size(1)
+    h = logits.size(2)
+    w = logits.size(3)
+    obj = logits.permute(0, 2, 3, 1).reshape(n, -1)
+    d = deltas.view(n, a, 4, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, 4)
+    anchors = self.rpn_anchors([images.size(2), images.size(3)], [logits])
+    levels = [obj.size(1)]
+)";
+  s << "    post = " << o.post_nms_top_n_test << "\n";
+  s << R"(    out_boxes = torch.zeros([n, post, 4], dtype=obj.dtype, device=obj.device)
+    out_scores = torch.zeros([n, post], dtype=obj.dtype, device=obj.device)
+    counts = torch.zeros([n], device=obj.device).long()
+    for i in range(n):
+        result = self.rpn_proposals(obj[i], d[i], anchors, [int(image_sizes[i, 0]), int(image_sizes[i, 1])], levels)
+        m = result[0].size(0)
+        out_boxes[i, :m] = result[0]
+        out_scores[i, :m] = result[1]
+        counts[i] = m
+    return out_boxes, out_scores, counts
+)";
+  module.define(rpn_proposal_script(o, /*training=*/false) + "\n" + s.str());
+  save_script_module(module, path);
 }
 
 }  // namespace zoo

@@ -1,7 +1,7 @@
 // torchvision ResNet weights into our backbone: a state dict saved by Python's torchvision
 // (seeded random init with random BatchNorm statistics; ImageNet weights cannot be fetched here)
 // gives torchvision's own features to 1e-5, as .pth and as .safetensors; mismatches are errors.
-#include "train/torchvision_weights.h"
+#include "io/formats/torchvision_resnet.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -6,13 +6,10 @@
 
 #include <string>
 
+#include "io/formats/torchscript.h"
 #include "models/resnet.h"
 
 namespace zoo {
-
-// The attribute name of a parameter: dots -> underscores ("layer1.0.conv1.weight" ->
-// "layer1_0_conv1_weight").
-std::string script_attribute_name(std::string name);
 
 // Registers every parameter and buffer of `net` on `module` (named prefix + parameter name,
 // through script_attribute_name; num_batches_tracked is skipped) and returns the statements,

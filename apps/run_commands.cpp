@@ -1,0 +1,112 @@
+// Commands on a run directory that exists: zoo eval and zoo export, and what they share with
+// zoo train and zoo predict (the saved config, resolving it, opening the trained task).
+#include "apps/run_commands.h"
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "apps/command_options.h"
+#include "train/trainer.h"
+
+namespace zoo {
+
+namespace fs = std::filesystem;
+
+Json saved_config(const std::string& run_dir) {
+  const std::string path = run_dir + "/config.json";
+  if (!fs::exists(path)) throw UserError(run_dir + ": not a run directory (no config.json)");
+  Json j = read_json_file(path);
+  j.erase("run_info");
+  return j;
+}
+
+RunContext resolve(const Json& base, const std::string& origin, const std::vector<std::string>& sets) {
+  if (!base.contains("task") || !base["task"].is_string())
+    throw UserError(origin + ": missing \"task\" (one of the names `zoo tasks` lists)");
+  RunContext ctx;
+  ctx.entry = &find_task(base["task"].get<std::string>());
+  ctx.config = Config(ctx.entry->defaults());
+  ctx.config.merge(base, origin);
+  for (const auto& s : sets) ctx.config.set(s);
+  return ctx;
+}
+
+std::unique_ptr<Task> open_run(const std::string& run_dir, const std::vector<std::string>& sets,
+                               std::unique_ptr<RunLock>& lock, const std::string& command, TaskData data,
+                               torch::Device* device_out, Config* config_out) {
+  const Json saved = saved_config(run_dir);
+  lock = std::make_unique<RunLock>(run_dir, RunLock::Mode::kShared, command);
+  RunContext ctx = resolve(saved, run_dir + "/config.json", sets);
+  const torch::Device device = configure_runtime(train_options(ctx.config));
+  auto task = ctx.entry->create(ctx.config, run_dir, data);
+  const std::string best = run_dir + "/checkpoints/best.pt", last = run_dir + "/checkpoints/last.pt";
+  load_model_weights(task->model(), fs::exists(best) ? best : last);
+  task->model().to(device);
+  task->model().eval();
+  if (device_out) *device_out = device;
+  if (config_out) *config_out = ctx.config;
+  return task;
+}
+
+void write_data_report(const Task& task, const std::string& run_dir) {
+  const Json report = task.data_report();
+  if (report.empty()) return;
+  size_t skipped = 0;
+  for (const auto& split : report) skipped += split.at("skipped").size();
+  write_json_file(run_dir + "/data_report.json", report);
+  std::cout << "data: " << skipped << " samples could not be read and were skipped (each named in " << run_dir
+            << "/data_report.json)\n";
+}
+
+void print_metrics(const Metrics& m) {
+  for (const auto& [k, v] : m) std::cout << "  " << std::left << std::setw(16) << k << " " << v << "\n";
+}
+
+namespace {
+
+std::string required_run(const cxxopts::ParseResult& args) {
+  if (!args.count("run")) throw UserError("--run DIR is required");
+  return args["run"].as<std::string>();
+}
+
+}  // namespace
+
+int eval_command(int argc, char** argv) {
+  auto o = command_options("zoo eval", "Evaluate a run's best checkpoint; writes DIR/eval_<split>.json.");
+  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
+      "split", "held-out split", cxxopts::value<std::string>()->default_value("val"))(
+      "set", "override a key (e.g. data paths), repeatable", cxxopts::value<std::vector<std::string>>());
+  const auto args = parse_command_line(o, argc, argv);
+  const std::string run_dir = required_run(args);
+  const std::string split = args["split"].as<std::string>();
+  std::vector<std::string> sets;
+  if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
+  torch::Device device = torch::kCPU;
+  std::unique_ptr<RunLock> lock;
+  auto task = open_run(run_dir, sets, lock, "zoo eval", TaskData::kLoad, &device);
+  const Metrics m = evaluate_task(*task, split, device);
+  write_json_file(run_dir + "/eval_" + split + ".json", Json(m));
+  write_data_report(*task, run_dir);
+  std::cout << "eval (" << split << "):\n";
+  print_metrics(m);
+  return 0;
+}
+
+int export_command(int argc, char** argv) {
+  auto o = command_options("zoo export", "Export a run's best model to DIR/export.");
+  o.add_options()("run", "run directory", cxxopts::value<std::string>())(
+      "set", "override a key (e.g. data paths), repeatable", cxxopts::value<std::vector<std::string>>());
+  const auto args = parse_command_line(o, argc, argv);
+  const std::string run_dir = required_run(args);
+  std::vector<std::string> sets;
+  if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
+  std::unique_ptr<RunLock> lock;
+  auto task = open_run(run_dir, sets, lock, "zoo export", TaskData::kNone);
+  task->model().to(torch::kCPU);  // exported files are device-neutral CPU tensors
+  task->export_model(run_dir + "/export");
+  std::cout << "exported to " << run_dir << "/export\n";
+  return 0;
+}
+
+}  // namespace zoo

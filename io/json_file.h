@@ -1,0 +1,16 @@
+#pragma once
+// JSON files: read with errors that name the file and the line, written atomically.
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace zoo {
+
+using Json = nlohmann::json;
+
+// Parses a JSON file (// comments allowed); errors name the file and the line.
+Json read_json_file(const std::string& path);
+// Writes JSON to path atomically (temporary file, fsync, rename).
+void write_json_file(const std::string& path, const Json& value);
+
+}  // namespace zoo
