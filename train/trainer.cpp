@@ -300,6 +300,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
     }
     const bool eval_now = last || (opt_.eval_every_steps > 0 && step_ % opt_.eval_every_steps == 0);
     if (eval_now) run_eval();
+    if (eval_now || step_ % kReleaseMemoryEverySteps == 0) release_freed_memory();
     const bool stop_early = opt_.early_stop_patience > 0 && eval_now &&
                             evals_since_best_ >= opt_.early_stop_patience;
     // A signal stops every rank after the same step: alone, the process's own flag; in a job,

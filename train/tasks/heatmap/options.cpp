@@ -53,11 +53,6 @@ Json heatmap_task_defaults() {
   return j;
 }
 
-std::vector<OptionDoc> heatmap_option_docs() {
-  std::vector<OptionDoc> docs = HeatmapOptions::table().docs();
-  for (const auto& d : HandDataOptions::table().docs()) docs.push_back(d);
-  for (const auto& d : trainer_option_docs()) docs.push_back(d);
-  return docs;
-}
+std::vector<OptionDoc> heatmap_option_docs() { return task_option_docs<HeatmapOptions, HandDataOptions>(); }
 
 }  // namespace zoo

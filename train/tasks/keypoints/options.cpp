@@ -38,11 +38,6 @@ Json keypoints_task_defaults() {
   return j;
 }
 
-std::vector<OptionDoc> keypoints_option_docs() {
-  std::vector<OptionDoc> docs = KeypointsOptions::table().docs();
-  for (const auto& d : HandDataOptions::table().docs()) docs.push_back(d);
-  for (const auto& d : trainer_option_docs()) docs.push_back(d);
-  return docs;
-}
+std::vector<OptionDoc> keypoints_option_docs() { return task_option_docs<KeypointsOptions, HandDataOptions>(); }
 
 }  // namespace zoo

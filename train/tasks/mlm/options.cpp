@@ -54,9 +54,7 @@ const OptionTable<MlmOptions>& MlmOptions::table() {
 }
 
 Json mlm_task_defaults() {
-  Json j = trainer_defaults();
-  j.update(MlmOptions::table().to_json(), /*merge_objects=*/true);
-  j["task"] = "mlm";
+  Json j = task_defaults<MlmOptions>("mlm");
   j["optim"]["lr"] = 5e-4;
   j["optim"]["weight_decay"] = 0.01;
   j["schedule"]["name"] = "linear";
@@ -64,10 +62,6 @@ Json mlm_task_defaults() {
   return j;
 }
 
-std::vector<OptionDoc> mlm_option_docs() {
-  std::vector<OptionDoc> docs = MlmOptions::table().docs();
-  for (const auto& d : trainer_option_docs()) docs.push_back(d);
-  return docs;
-}
+std::vector<OptionDoc> mlm_option_docs() { return task_option_docs<MlmOptions>(); }
 
 }  // namespace zoo

@@ -79,9 +79,7 @@ const OptionTable<RpnTaskOptions>& RpnTaskOptions::table() {
 }
 
 Json rpn_task_defaults() {
-  Json j = trainer_defaults();
-  j.update(RpnTaskOptions::table().to_json(), /*merge_objects=*/true);
-  j["task"] = "rpn";
+  Json j = task_defaults<RpnTaskOptions>("rpn");
   j["optim"]["name"] = "sgd";
   j["optim"]["lr"] = 0.01;
   j["optim"]["momentum"] = 0.9;
@@ -92,10 +90,6 @@ Json rpn_task_defaults() {
   return j;
 }
 
-std::vector<OptionDoc> rpn_option_docs() {
-  std::vector<OptionDoc> docs = RpnTaskOptions::table().docs();
-  for (const auto& d : trainer_option_docs()) docs.push_back(d);
-  return docs;
-}
+std::vector<OptionDoc> rpn_option_docs() { return task_option_docs<RpnTaskOptions>(); }
 
 }  // namespace zoo

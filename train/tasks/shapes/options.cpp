@@ -21,17 +21,11 @@ const OptionTable<ShapesOptions>& ShapesOptions::table() {
 }
 
 Json shapes_task_defaults() {
-  Json j = trainer_defaults();
-  j.update(ShapesOptions::table().to_json(), /*merge_objects=*/true);
-  j["task"] = "shapes";
+  Json j = task_defaults<ShapesOptions>("shapes");
   j["train"]["batch_size"] = 64;  // a task may change the trainer's defaults too
   return j;
 }
 
-std::vector<OptionDoc> shapes_option_docs() {
-  std::vector<OptionDoc> docs = ShapesOptions::table().docs();
-  for (const auto& d : trainer_option_docs()) docs.push_back(d);
-  return docs;
-}
+std::vector<OptionDoc> shapes_option_docs() { return task_option_docs<ShapesOptions>(); }
 
 }  // namespace zoo

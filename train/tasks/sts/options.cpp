@@ -68,9 +68,7 @@ const OptionTable<StsOptions>& StsOptions::table() {
 }
 
 Json sts_task_defaults() {
-  Json j = trainer_defaults();
-  j.update(StsOptions::table().to_json(), /*merge_objects=*/true);
-  j["task"] = "sts";
+  Json j = task_defaults<StsOptions>("sts");
   j["optim"]["lr"] = 1e-4;
   j["optim"]["weight_decay"] = 0.01;
   j["schedule"]["name"] = "linear";
@@ -78,10 +76,6 @@ Json sts_task_defaults() {
   return j;
 }
 
-std::vector<OptionDoc> sts_option_docs() {
-  std::vector<OptionDoc> docs = StsOptions::table().docs();
-  for (const auto& d : trainer_option_docs()) docs.push_back(d);
-  return docs;
-}
+std::vector<OptionDoc> sts_option_docs() { return task_option_docs<StsOptions>(); }
 
 }  // namespace zoo
