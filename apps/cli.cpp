@@ -1,9 +1,7 @@
 #include "apps/cli.h"
 
 #include <chrono>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
