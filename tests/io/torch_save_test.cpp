@@ -1,6 +1,6 @@
 // The torch.save reader on hostile files: hand-written pickles zipped as torch.save lays them out,
 // each a case the fuzzer (tests/fuzz/torch_save_fuzz.cpp) found or that its fix covers. Reading
-// good files is tested with the models' weights (tests/train/bert_io_test.cpp).
+// good files is tested with the models' weights (tests/io/hf_bert_test.cpp).
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
