@@ -1,6 +1,8 @@
 // COCO instances JSON (load_coco_json, data/detection_formats.h).
 #include "data/detection_load_util.h"
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 namespace zoo {
