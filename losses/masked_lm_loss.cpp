@@ -20,4 +20,14 @@ torch::Tensor masked_lm_loss(const torch::Tensor& logits, const torch::Tensor& l
   return nll_sum / kept.sum().clamp_min(1).to(nll_sum.dtype());
 }
 
+std::pair<torch::Tensor, torch::Tensor> pad_masked_rows(const torch::Tensor& positions,
+                                                        const torch::Tensor& labels, int64_t multiple) {
+  TORCH_CHECK(multiple > 0 && positions.numel() == labels.numel(), "pad_masked_rows: ", positions.numel(),
+              " positions, ", labels.numel(), " labels, multiple ", multiple);
+  const int64_t pad = (multiple - positions.numel() % multiple) % multiple;
+  if (pad == 0) return {positions, labels};
+  return {torch::cat({positions, torch::zeros({pad}, positions.options())}),
+          torch::cat({labels, torch::full({pad}, kIgnoreLabel, labels.options())})};
+}
+
 }  // namespace zoo

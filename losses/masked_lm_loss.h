@@ -17,4 +17,10 @@ struct MaskedLmLossOptions {
 torch::Tensor masked_lm_loss(const torch::Tensor& logits, const torch::Tensor& labels,
                              const MaskedLmLossOptions& options = {});
 
+// Pads the masked positions [N] and their labels [N] to a multiple of `multiple` rows with ignored
+// ones (position 0, kIgnoreLabel), which masked_lm_loss skips: the decoder then sees few distinct
+// shapes although the masked count changes every step (see the mlm task's masked_logits).
+std::pair<torch::Tensor, torch::Tensor> pad_masked_rows(const torch::Tensor& positions,
+                                                        const torch::Tensor& labels, int64_t multiple);
+
 }  // namespace zoo

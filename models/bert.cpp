@@ -181,7 +181,9 @@ BertForMaskedLMImpl::BertForMaskedLMImpl(const BertConfig& c) {
 }
 
 torch::Tensor BertForMaskedLMImpl::head(const torch::Tensor& hidden) {
-  const auto x = transform_norm(torch::gelu(transform(hidden)));
+  // Under autocast the dense output is bf16, and LibTorch 1.13's CPU layer_norm refuses a bf16
+  // input with fp32 weights: normalise in the weights' type (a no-op without autocast).
+  const auto x = transform_norm(torch::gelu(transform(hidden)).to(transform_norm->weight.scalar_type()));
   // The decoder is the word-embedding matrix itself, so tying survives loads, .to() and
   // optimiser steps without any re-tying.
   return torch::linear(x, decoder_weight(), decoder_bias);

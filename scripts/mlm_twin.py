@@ -2,9 +2,10 @@
 """The Python twin of a zoo masked-LM run: the same recipe in plain PyTorch, for a fixed wall time.
 
     /usr/bin/python3 scripts/mlm_twin.py RUN_DIR MINUTES [--threads 2] [--out metrics.jsonl]
+                                         [--set section.key=value]...
 
-Reads RUN_DIR/config.json (the run's resolved config) and RUN_DIR/vocab.txt, then trains what
-that config describes with torch alone (Debian's python3-torch; no transformers):
+Reads RUN_DIR/config.json (the run's resolved config, with --set overrides as zoo's: the value is
+JSON, else a string) and RUN_DIR/vocab.txt, then trains what that config describes with torch alone (Debian's python3-torch; no transformers):
   - text: data.text_files split into documents at WikiText " = Title = " headings, every k-th
     document held out (k = round(1 / data.val_fraction), as zoo), data.extra_train_files added to
     training; documents packed into [CLS] chunk [SEP] sequences of data.max_seq_len;
@@ -15,6 +16,8 @@ that config describes with torch alone (Debian's python3-torch; no transformers)
   - masking: loss.mask_probability with 80/10/10, validation masks fixed by a seed at
     eval.mask_probability; AdamW (optim.*, no decay on biases and LayerNorm weights), linear
     schedule with schedule.warmup_ratio or warmup_steps, over train.max_steps;
+  - train.precision bf16 (or auto on a CPU with avx512_bf16) runs the training forward under
+    torch.autocast("cpu", torch.bfloat16), as zoo does;
   - it stops at MINUTES of wall time and evaluates validation perplexity (token-weighted over
     the first data.val_max_sequences sequences) every tenth of it, as JSON lines like zoo's
     metrics.jsonl (step, elapsed_s, perplexity, accuracy), readable by `zoo compare`.
@@ -32,11 +35,24 @@ p.add_argument("run_dir")
 p.add_argument("minutes", type=float)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--out", default="")
+p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 torch.set_flush_denormal(True)
 cfg = json.load(open(os.path.join(args.run_dir, "config.json")))
+for item in args.set:
+    key, eq, value = item.partition("=")
+    section, dot, name = key.partition(".")
+    if not eq or not dot or section not in cfg or name not in cfg[section]:
+        sys.exit(f"mlm_twin: --set {item}: expected SECTION.KEY=VALUE with a key of {args.run_dir}/config.json")
+    try:
+        cfg[section][name] = json.loads(value)
+    except json.JSONDecodeError:
+        cfg[section][name] = value
 d, m, loss_cfg, ev = cfg["data"], cfg["model"], cfg["loss"], cfg["eval"]
+cpu_bf16 = "avx512_bf16" in open("/proc/cpuinfo").read()
+precision = cfg["train"].get("precision", "fp32")
+autocast = precision == "bf16" or (precision == "auto" and cpu_bf16)
 out = open(args.out or os.path.join(args.run_dir, "twin_metrics.jsonl"), "w")
 
 # ---- tokenizer: BERT's basic tokenizer + WordPiece ----
@@ -128,7 +144,8 @@ for f in d["extra_train_files"]:
     train_docs += documents(f)
 L = d["max_seq_len"]
 train_seqs, val_seqs = pack(train_docs, L), pack(val_docs, L)[: d["val_max_sequences"]]
-print(f"twin: {len(train_seqs)} training and {len(val_seqs)} validation sequences", file=sys.stderr)
+print(f"twin: {len(train_seqs)} training and {len(val_seqs)} validation sequences, bf16 autocast {autocast}",
+      file=sys.stderr)
 
 
 def mask(seq, prob, rng):
@@ -204,7 +221,8 @@ class Bert(nn.Module):
         for layer in self.layers:
             x = layer(x, mask_add)
         h = self.final(x).reshape(-1, H).index_select(0, positions)
-        return self.head_ln(F.gelu(self.dense(h))) @ self.word.weight.t() + self.bias
+        # float(): under autocast the dense output is bf16 and torch 1.13's layer_norm wants fp32.
+        return self.head_ln(F.gelu(self.dense(h)).float()) @ self.word.weight.t() + self.bias
 
 
 torch.manual_seed(cfg["train"]["seed"])
@@ -270,7 +288,9 @@ while True:
     pos = (flat != -100).nonzero().squeeze(1)
     for g in opt.param_groups:
         g["lr"] = lr_at(step)
-    loss = F.cross_entropy(model(ids_, pos), flat[pos])
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        logits = model(ids_, pos)
+    loss = F.cross_entropy(logits.float(), flat[pos])
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()

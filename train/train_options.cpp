@@ -40,7 +40,13 @@ const OptionTable<TrainOptions>& TrainOptions::table() {
           // Saturated attention softmaxes produce denormals, and x86 arithmetic on them is many
           // times slower.
           .add("train.flush_denormal", &T::flush_denormal,
-               "treat denormal floats as 0 on the CPU, as torch.set_flush_denormal(True)");
+               "treat denormal floats as 0 on the CPU, as torch.set_flush_denormal(True)")
+          // Matrix products in bf16 are ~4x faster than fp32 ones on a CPU with AVX512-BF16
+          // (oneDNN; README "mlm"), and the model keeps learning at the same rate per step.
+          .add("train.precision", &T::precision,
+               "fp32; bf16: the training forward under autocast (matrix products in bfloat16; weights, "
+               "gradients, optimizer and evaluation in fp32); auto: bf16 on a CPU with native bf16",
+               one_of({"fp32", "bf16", "auto"}));
   return t;
 }
 
@@ -71,6 +77,19 @@ void release_freed_memory() {
 #ifdef __GLIBC__
   malloc_trim(0);
 #endif
+}
+
+bool cpu_has_native_bf16() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+bool uses_bf16_autocast(const TrainOptions& o, const torch::Device& device) {
+  if (o.precision == "bf16") return true;
+  return o.precision == "auto" && device.is_cpu() && cpu_has_native_bf16();
 }
 
 torch::Device configure_runtime(const TrainOptions& o, const DistributedEnv& env) {

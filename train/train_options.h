@@ -30,6 +30,7 @@ struct TrainOptions {
   bool plots = true;
   bool memory_check = true;
   bool flush_denormal = true;
+  std::string precision = "fp32";
   static const OptionTable<TrainOptions>& table();
 };
 
@@ -69,6 +70,13 @@ void keep_freed_memory_for_reuse();
 // run then peaks at 1.7 GB, with no measurable slowdown (README "Memory").
 constexpr int64_t kReleaseMemoryEverySteps = 50;
 void release_freed_memory();
+
+// Whether the CPU multiplies bfloat16 natively (AVX512-BF16; AMX CPUs have it too). Elsewhere
+// oneDNN emulates bf16 products, slower than fp32 ones.
+bool cpu_has_native_bf16();
+// Whether the training forward runs under bf16 autocast: train.precision "bf16", or "auto" on the
+// CPU when it has native bf16 (on CUDA "auto" stays fp32).
+bool uses_bf16_autocast(const TrainOptions& o, const torch::Device& device);
 
 // Sets the LibTorch thread count (0 = the machine's cores shared among the local ranks) and
 // checks that the device exists (CUDA: cuda:LOCAL_RANK unless an index is given).

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <ATen/autocast_mode.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -84,6 +85,38 @@ void reduce_across_ranks(ProcessGroup& group, const torch::Device& device, std::
   for (auto& g : grads) g.div_(total_weight);
 }
 
+// The training forward under bf16 autocast, as torch.autocast does it: matrix products in
+// bfloat16, weights and everything after the forward in fp32. Autocast caches each weight's bf16
+// copy; the cache is cleared at the end of the forward, since the optimizer step makes it stale.
+class Bf16Autocast {
+ public:
+  Bf16Autocast(bool on, const torch::Device& device) : on_(on), cuda_(device.is_cuda()) {
+    if (!on_) return;
+    was_on_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+    if (cuda_) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+    at::autocast::increment_nesting();
+  }
+  ~Bf16Autocast() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    if (cuda_)
+      at::autocast::set_enabled(was_on_);
+    else
+      at::autocast::set_cpu_enabled(was_on_);
+  }
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  bool on_, cuda_, was_on_ = false;
+};
+
 }  // namespace
 
 Trainer::Trainer(Task& task, TrainOptions train, OptimOptions optim, ScheduleOptions schedule,
@@ -94,7 +127,8 @@ Trainer::Trainer(Task& task, TrainOptions train, OptimOptions optim, ScheduleOpt
       schedule_(std::move(schedule)),
       run_dir_(std::move(run_dir)),
       device_(device),
-      group_(group) {
+      group_(group),
+      bf16_(uses_bf16_autocast(opt_, device_)) {
   task_.model().to(device_);
   if (group_ != nullptr) {
     broadcast_module_state(*group_, task_.model());
@@ -132,7 +166,11 @@ bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
   std::string nonfinite;
   for (int64_t k = 0; k < opt_.accum_steps; ++k) {
     const Batch batch = to_device(task_.train_batch((step_ * opt_.accum_steps + k) * world + rank), device_);
-    StepLosses out = task_.training_step(batch);
+    StepLosses out;
+    {
+      Bf16Autocast autocast(bf16_, device_);
+      out = task_.training_step(batch);
+    }
     torch::Tensor loss;
     for (const auto& [name, term] : out.terms) {
       const double value = term.item<double>();
@@ -200,6 +238,11 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
     load_checkpoint(last_path);
     if (main) std::cout << "resumed from " << last_path << " at step " << step_ << "\n";
   }
+  if (main && bf16_)
+    std::cout << "precision: bf16 autocast in the training forward (train.precision=" << opt_.precision << ")\n";
+  if (main && bf16_ && device_.is_cpu() && !cpu_has_native_bf16())
+    std::cerr << "warning: train.precision=bf16 on a CPU without native bf16 (AVX512-BF16): its matrix "
+                 "products are emulated and slower than fp32; use fp32 or auto\n";
   std::optional<MetricsLog> log;
   if (main) log.emplace(run_dir_ + "/metrics.jsonl", step_);
   const PrimaryMetric primary = task_.primary_metric();

@@ -56,6 +56,7 @@ class Trainer {
   std::string run_dir_;
   torch::Device device_;
   ProcessGroup* group_;
+  bool bf16_;  // the training forward under bf16 autocast (train.precision)
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   int64_t step_ = 0;
   double best_metric_ = 0.0;

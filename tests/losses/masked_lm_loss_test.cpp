@@ -19,6 +19,25 @@ TEST(MaskedLmLoss, SpecWorkedExample) {
   EXPECT_NEAR(std::exp(loss.item<double>()), 2.5668713, 1e-6);
 }
 
+TEST(MaskedLmLoss, PaddedRowsChangeNeitherLossNorGradient) {
+  const auto positions = torch::tensor({3, 8, 9, 20, 31}, torch::kInt64);
+  const auto labels = torch::tensor({4, 0, 6, 2, 5}, torch::kInt64);
+  const auto [padded_positions, padded_labels] = pad_masked_rows(positions, labels, 4);
+  EXPECT_EQ(padded_positions.numel(), 8);
+  EXPECT_TRUE(padded_positions.narrow(0, 0, 5).equal(positions));
+  EXPECT_TRUE(padded_positions.narrow(0, 5, 3).equal(torch::zeros({3}, torch::kInt64)));
+  EXPECT_TRUE(padded_labels.narrow(0, 5, 3).eq(kIgnoreLabel).all().item<bool>());
+  EXPECT_EQ(pad_masked_rows(positions, labels, 5).first.numel(), 5);  // already a multiple
+  // Logits for the padded rows: the real rows' plus 3 arbitrary ones.
+  torch::manual_seed(0);
+  const auto real = torch::randn({5, 7}, torch::kFloat64);
+  auto logits = torch::cat({real, torch::randn({3, 7}, torch::kFloat64)}).requires_grad_();
+  const auto loss = masked_lm_loss(logits, padded_labels);
+  EXPECT_DOUBLE_EQ(loss.item<double>(), masked_lm_loss(real, labels).item<double>());
+  loss.backward();
+  EXPECT_TRUE(logits.grad().narrow(0, 5, 3).eq(0).all().item<bool>());
+}
+
 TEST(MaskedLmLoss, OnlyLabelledPositionsCount) {
   // Changing logits at an ignored position changes nothing.
   auto logits = torch::randn({2, 3, 7}, torch::kFloat64);

@@ -1,5 +1,6 @@
 #include "models/bert.h"
 
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -213,6 +214,36 @@ TEST(Bert, ForwardAtMatchesForwardRows) {
   const auto at = mlm->forward_at(ids, mask, types, positions);
   EXPECT_EQ(at.sizes(), (std::vector<int64_t>{4, c.vocab_size}));
   EXPECT_LT(max_abs_diff(at, all.index_select(0, positions)), 1e-6);
+}
+
+// train.precision=bf16 runs the forward under autocast: the head's LayerNorm then gets a bf16
+// input, which LibTorch 1.13 refuses unless the model casts it back (models/bert.cpp head()).
+TEST(Bert, ForwardUnderBf16AutocastIsCloseToFp32) {
+  torch::manual_seed(3);
+  const auto c = tiny_config();
+  BertForMaskedLM mlm(c);
+  mlm->eval();
+  const auto ids = torch::randint(1, c.vocab_size, {2, 6}, torch::kLong);
+  const auto mask = ids_of({{1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0}});
+  const auto types = torch::zeros({2, 6}, torch::kLong);
+  const auto positions = torch::tensor({0, 3, 7, 9}, torch::kLong);
+  const auto fp32 = mlm->forward_at(ids, mask, types, positions);
+  at::autocast::set_cpu_enabled(true);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  torch::Tensor bf16;
+  try {
+    bf16 = mlm->forward_at(ids, mask, types, positions);
+  } catch (...) {
+    at::autocast::set_cpu_enabled(false);
+    throw;
+  }
+  at::autocast::set_cpu_enabled(false);
+  at::autocast::clear_cache();
+  EXPECT_EQ(bf16.scalar_type(), torch::kBFloat16);  // the decoder ran in bf16
+  // bf16 keeps 8 significant bits: logits of size ~1 agree to a few hundredths, not 1e-6.
+  const double diff = max_abs_diff(bf16.to(torch::kFloat), fp32);
+  EXPECT_GT(diff, 0.0);
+  EXPECT_LT(diff, 0.05 * fp32.abs().max().item<double>());
 }
 
 TEST(Bert, WordEmbeddingsGetGradientFromInputAndDecoder) {

@@ -1,5 +1,6 @@
 // The generic trainer: accumulation, the non-finite guard, atomic checkpoints, bitwise resume,
 // best-model tracking, metrics.jsonl and plots.
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -62,6 +63,40 @@ TEST(Trainer, AccumulationEqualsTheLargeBatch) {
   b.fit(false);
   const auto pa = params_of(large), pb = params_of(small);
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-6, 1e-7)) << i;
+}
+
+TEST(Trainer, Bf16AutocastStepIsCloseToFp32AndLeavesFp32Weights) {
+  ToyTask exact(8), autocast(8);
+  auto fp32 = quiet(3), bf16 = quiet(3);
+  bf16.precision = "bf16";
+  Trainer a(exact, fp32, sgd(0.1), {}, fresh_dir("fp32"));
+  Trainer b(autocast, bf16, sgd(0.1), {}, fresh_dir("bf16"));
+  exact.model_->dropout->options.p(0.0);
+  autocast.model_->dropout->options.p(0.0);
+  a.fit(false);
+  b.fit(false);
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());  // only the training forward ran under it
+  const auto pa = params_of(exact), pb = params_of(autocast);
+  double max_diff = 0.0;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_EQ(pb[i].scalar_type(), torch::kFloat) << i;
+    max_diff = std::max(max_diff, (pa[i] - pb[i]).abs().max().item<double>());
+  }
+  // Different (the products were rounded to bf16) but close: same data, same three steps.
+  EXPECT_GT(max_diff, 0.0);
+  EXPECT_LT(max_diff, 0.02);
+}
+
+TEST(TrainOptions, PrecisionAutoMeansBf16OnlyOnACpuThatHasIt) {
+  TrainOptions o;
+  const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
+  EXPECT_FALSE(uses_bf16_autocast(o, cpu));  // the default is fp32
+  o.precision = "bf16";
+  EXPECT_TRUE(uses_bf16_autocast(o, cpu));
+  EXPECT_TRUE(uses_bf16_autocast(o, cuda));
+  o.precision = "auto";
+  EXPECT_EQ(uses_bf16_autocast(o, cpu), cpu_has_native_bf16());
+  EXPECT_FALSE(uses_bf16_autocast(o, cuda));
 }
 
 TEST(Trainer, NonFiniteLossStopsNamingTheStepAndKeepsTheLastCheckpoint) {
