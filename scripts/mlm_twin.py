@@ -5,7 +5,8 @@
                                          [--set section.key=value]...
 
 Reads RUN_DIR/config.json (the run's resolved config, with --set overrides as zoo's: the value is
-JSON, else a string) and RUN_DIR/vocab.txt, then trains what that config describes with torch alone (Debian's python3-torch; no transformers):
+JSON, else a string) and RUN_DIR/vocab.txt, then trains what that config describes with torch
+alone (Debian's python3-torch; no transformers):
   - text: data.text_files split into documents at WikiText " = Title = " headings, every k-th
     document held out (k = round(1 / data.val_fraction), as zoo), data.extra_train_files added to
     training; documents packed into [CLS] chunk [SEP] sequences of data.max_seq_len;
