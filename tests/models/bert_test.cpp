@@ -201,15 +201,21 @@ TEST_P(BertLayoutTest, TrainingOnRealTokensOnlyMatchesThePaddedForward) {
 INSTANTIATE_TEST_SUITE_P(Layouts, BertLayoutTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "PreLN" : "PostLN"; });
 
+// Two sequences of 6 tokens (the second padded after 4) and 4 flattened positions to decode.
+struct MaskedInputs {
+  torch::Tensor ids, mask, types, positions;
+};
+MaskedInputs masked_inputs(const BertConfig& c) {
+  return {torch::randint(1, c.vocab_size, {2, 6}, torch::kLong), ids_of({{1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0}}),
+          torch::zeros({2, 6}, torch::kLong), torch::tensor({0, 3, 7, 9}, torch::kLong)};
+}
+
 TEST(Bert, ForwardAtMatchesForwardRows) {
   torch::manual_seed(2);
   const auto c = tiny_config();
   BertForMaskedLM mlm(c);
   mlm->eval();
-  const auto ids = torch::randint(1, c.vocab_size, {2, 6}, torch::kLong);
-  const auto mask = ids_of({{1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0}});
-  const auto types = torch::zeros({2, 6}, torch::kLong);
-  const auto positions = torch::tensor({0, 3, 7, 9}, torch::kLong);
+  const auto [ids, mask, types, positions] = masked_inputs(c);
   const auto all = mlm->forward(ids, mask, types).view({-1, c.vocab_size});
   const auto at = mlm->forward_at(ids, mask, types, positions);
   EXPECT_EQ(at.sizes(), (std::vector<int64_t>{4, c.vocab_size}));
@@ -223,10 +229,7 @@ TEST(Bert, ForwardUnderBf16AutocastIsCloseToFp32) {
   const auto c = tiny_config();
   BertForMaskedLM mlm(c);
   mlm->eval();
-  const auto ids = torch::randint(1, c.vocab_size, {2, 6}, torch::kLong);
-  const auto mask = ids_of({{1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0}});
-  const auto types = torch::zeros({2, 6}, torch::kLong);
-  const auto positions = torch::tensor({0, 3, 7, 9}, torch::kLong);
+  const auto [ids, mask, types, positions] = masked_inputs(c);
   const auto fp32 = mlm->forward_at(ids, mask, types, positions);
   at::autocast::set_cpu_enabled(true);
   at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
