@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "apps/command_options.h"
+#include "train/cpu_kernels.h"
 
 namespace {
 
@@ -126,6 +127,7 @@ double time_forward(torch::jit::Module& module, const std::vector<InputSpec>& sp
 }  // namespace
 
 int main(int argc, char** argv) {
+  zoo::use_best_blas_kernel(argv);  // as zoo and train_<task> do: the same kernel as a user gets
   auto o = zoo::command_options("bench_infer", "inference speed of an exported TorchScript model in C++");
   o.add_options()("export", "export directory (zoo export writes RUN/export)", cxxopts::value<std::string>())(
       "threads", "LibTorch threads", cxxopts::value<int>()->default_value("2"))(

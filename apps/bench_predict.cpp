@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "infer/predictors.h"
+#include "train/cpu_kernels.h"
 
 namespace {
 
@@ -71,6 +72,7 @@ std::vector<int64_t> shape_of(const torch::Tensor& t) { return t.sizes().vec(); 
 }  // namespace
 
 int main(int argc, char** argv) {
+  zoo::use_best_blas_kernel(argv);  // as zoo and train_<task> do: the same kernel as a user gets
   cxxopts::Options options("bench_predict", "zoo::infer predictor vs raw TorchScript forward, batch 1");
   options.add_options()("export", "export directory (zoo export)", cxxopts::value<std::string>())(
       "threads", "LibTorch threads", cxxopts::value<int>()->default_value("2"))(

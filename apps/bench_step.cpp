@@ -14,12 +14,16 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "apps/command_options.h"
 #include "apps/step_benches.h"
 #include "train/train_options.h"
+#include "train/cpu_kernels.h"
+#include "train/free_cores.h"
 
 namespace {
 
@@ -69,9 +73,11 @@ void run_matmul(int threads, int repeats) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  zoo::use_best_blas_kernel(argv);  // as zoo and train_<task> do: the same kernel as a user gets
   auto o = zoo::command_options("bench_step", "our training step at a Python twin's configuration");
   o.add_options()("task", zoo::kBenchNames, cxxopts::value<std::string>()->default_value("mlm"))(
-      "threads", "LibTorch threads", cxxopts::value<int>()->default_value("2"))(
+      "threads", "LibTorch threads; 0 = the cores, fewer while other processes use them (train.threads=0)",
+      cxxopts::value<int>()->default_value("2"))(
       "warmup", "untimed steps first", cxxopts::value<int>()->default_value("3"))(
       "steps", "timed steps", cxxopts::value<int>()->default_value("10"));
   std::string task;
@@ -86,12 +92,15 @@ int main(int argc, char** argv) {
     std::cerr << "bench_step: " << e.what() << "\n";
     return 1;
   }
-  if (steps < 1 || warmup < 0 || threads < 1) {
-    std::cerr << "bench_step: need --steps >= 1, --warmup >= 0, --threads >= 1\n";
+  if (steps < 1 || warmup < 0 || threads < 0) {
+    std::cerr << "bench_step: need --steps >= 1, --warmup >= 0, --threads >= 0\n";
     return 1;
   }
   torch::manual_seed(0);
-  torch::set_num_threads(threads);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads > 0 ? threads : cores);
+  std::optional<zoo::FreeCoreThreads> free_cores;  // --threads 0: as the trainer's default
+  if (threads == 0) free_cores.emplace(cores, cores);
   zoo::keep_freed_memory_for_reuse();  // as the training binaries do
   if (task == "matmul") {
     run_matmul(threads, steps);
@@ -120,16 +129,21 @@ int main(int argc, char** argv) {
     std::cerr << "bench_step: unknown task '" << task << "' (" << zoo::kBenchNames << ")\n";
     return 1;
   }
-  for (int i = 0; i < warmup; ++i) bench->step(i);
+  for (int i = 0; i < warmup; ++i) {
+    if (free_cores) free_cores->update();
+    bench->step(i);
+  }
   std::vector<double> times;
   for (int i = 0; i < steps; ++i) {
+    if (free_cores) free_cores->update();
     const auto t0 = std::chrono::steady_clock::now();
     bench->step(i);
     times.push_back(seconds_since(t0));
   }
   const double median = median_of(times);
   const auto [fastest, slowest] = std::minmax_element(times.begin(), times.end());
-  std::cout << "RESULT {\"bench\": \"zoo_" << task << "\", \"threads\": " << threads << ", \"steps_timed\": " << steps
+  std::cout << "RESULT {\"bench\": \"zoo_" << task << "\", \"threads\": " << threads
+            << ", \"threads_at_end\": " << torch::get_num_threads() << ", \"steps_timed\": " << steps
             << ", \"warmup\": " << warmup << ", \"step_ms_median\": " << median * 1e3
             << ", \"step_ms_min\": " << *fastest * 1e3 << ", \"step_ms_max\": " << *slowest * 1e3
             << ", \"steps_per_s\": " << 1.0 / median << ", \"" << bench->items()

@@ -132,7 +132,9 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   if (!resume && fs::exists(run_dir + "/checkpoints/last.pt"))
     throw UserError(run_dir + " already holds a run: pass --resume to continue it, or choose another --out");
   std::cout << program << ": task " << ctx.entry->name << ", run directory " << run_dir << ", "
-            << torch::get_num_threads() << " threads, device " << device.str();
+            << torch::get_num_threads() << (torch::get_num_threads() == 1 ? " thread" : " threads")
+            << (train.threads == 0 && device.is_cpu() ? " (fewer while other processes use cores)" : "")
+            << ", device " << device.str();
   if (group) std::cout << ", rank 0 of " << group->world_size();
   std::cout << "\n";
   // One writer per run directory, locked before anything is written; a process that loses the

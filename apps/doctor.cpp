@@ -16,6 +16,7 @@
 
 #include <torch/torch.h>
 
+#include "train/cpu_kernels.h"
 #include "train/memory_check.h"
 
 namespace zoo {
@@ -82,6 +83,25 @@ int check_machine(const std::string& run_parent) {
   r.line(reference && gflops < 5 ? "WARN" : "ok", "blas",
          (blas.empty() ? std::string("(LibTorch's own)") : blas) + ", " + speed +
              (reference && gflops < 5 ? "; install libopenblas0-openmp (scripts/setup.sh)" : ""));
+  // OpenBLAS's kernel: a generic one on a CPU with wider instructions runs BERT's matrix
+  // products at a third of the speed (issue #28: Prescott on an Intel Xeon with AVX-512).
+  const std::string core = openblas_core();
+  const char* restarted = std::getenv("ZOO_BLAS_RESTARTED");  // OpenBLAS's own choice, replaced
+  const std::string own_choice = restarted ? restarted : core;
+  const std::string better = better_openblas_core(own_choice, best_openblas_core());
+  if (!core.empty()) {
+    const char* forced = std::getenv("OPENBLAS_CORETYPE");
+    if (forced && !*forced) forced = nullptr;
+    std::string detail = core + " (" + cpu_model_name() + ")";
+    if (restarted)
+      detail += ", chosen by zoo: OpenBLAS picked " + own_choice + ", a slower kernel than this CPU supports; " +
+                "a program of yours that links zoo gets " + core + " with: export OPENBLAS_CORETYPE=" + core;
+    else if (!better.empty())
+      detail += forced ? std::string(", forced by OPENBLAS_CORETYPE=") + forced +
+                             ": a slower kernel than this CPU supports; unset it or set it to " + better
+                       : ", a slower kernel than this CPU supports: export OPENBLAS_CORETYPE=" + better;
+    r.line(better.empty() ? "ok" : "WARN", "blas kernel", detail);
+  }
 
   const unsigned cores = std::thread::hardware_concurrency();
   const char* omp = std::getenv("OMP_NUM_THREADS");

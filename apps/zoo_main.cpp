@@ -1,3 +1,7 @@
 #include "apps/cli.h"
+#include "train/cpu_kernels.h"
 
-int main(int argc, char** argv) { return zoo::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+  zoo::use_best_blas_kernel(argv);
+  return zoo::run_cli(argc, argv);
+}

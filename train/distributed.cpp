@@ -9,7 +9,7 @@
 #endif
 
 #include "train/config.h"
-#include "train/torch_compat.h"
+#include "io/torch_compat.h"
 
 namespace zoo {
 

@@ -31,7 +31,8 @@ const OptionTable<TrainOptions>& TrainOptions::table() {
                one_of({"stop", "skip"}))
           .add("train.seed", &T::seed, "seed of initialisation, batches and dropout", at_least<int64_t>(0))
           .add("train.threads", &T::threads,
-               "LibTorch threads; 0 = the machine's cores shared among the local ranks",
+               "LibTorch threads; 0 = the machine's cores shared among the local ranks, fewer while other "
+               "processes use cores (checked every second)",
                in_range<int64_t>(0, 1024, true))
           .add("train.device", &T::device, "cpu, cuda or cuda:N")
           .add("train.plots", &T::plots, "PNG curves in DIR/plots at the end of the run")

@@ -1,6 +1,5 @@
 #include "train/trainer.h"
 
-#include <ATen/autocast_mode.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -18,7 +17,9 @@
 
 #include "io/atomic_file.h"
 #include "train/checkpoint.h"
+#include "train/free_cores.h"
 #include "train/stop_signal.h"
+#include "io/torch_compat.h"
 #include "train/plot.h"
 
 namespace zoo {
@@ -85,38 +86,6 @@ void reduce_across_ranks(ProcessGroup& group, const torch::Device& device, std::
   for (auto& g : grads) g.div_(total_weight);
 }
 
-// The training forward under bf16 autocast, as torch.autocast does it: matrix products in
-// bfloat16, weights and everything after the forward in fp32. Autocast caches each weight's bf16
-// copy; the cache is cleared at the end of the forward, since the optimizer step makes it stale.
-class Bf16Autocast {
- public:
-  Bf16Autocast(bool on, const torch::Device& device) : on_(on), cuda_(device.is_cuda()) {
-    if (!on_) return;
-    was_on_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-    if (cuda_) {
-      at::autocast::set_enabled(true);
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    } else {
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
-    at::autocast::increment_nesting();
-  }
-  ~Bf16Autocast() {
-    if (!on_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    if (cuda_)
-      at::autocast::set_enabled(was_on_);
-    else
-      at::autocast::set_cpu_enabled(was_on_);
-  }
-  Bf16Autocast(const Bf16Autocast&) = delete;
-  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
-
- private:
-  bool on_, cuda_, was_on_ = false;
-};
-
 }  // namespace
 
 Trainer::Trainer(Task& task, TrainOptions train, OptimOptions optim, ScheduleOptions schedule,
@@ -168,7 +137,9 @@ bool Trainer::train_step(std::map<std::string, double>& loss_sums) {
     const Batch batch = to_device(task_.train_batch((step_ * opt_.accum_steps + k) * world + rank), device_);
     StepLosses out;
     {
-      Bf16Autocast autocast(bf16_, device_);
+      // The training forward under bf16 autocast, as torch.autocast does it: matrix products in
+      // bfloat16, weights and everything after the forward in fp32.
+      compat::AutocastScope autocast(bf16_, device_.type(), torch::kBFloat16);
       out = task_.training_step(batch);
     }
     torch::Tensor loss;
@@ -303,7 +274,17 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
     run_eval();
     if (main) save_checkpoint(last_path);
   }
+  // train.threads=0: LibTorch's threads follow the cores other processes leave free.
+  std::optional<FreeCoreThreads> free_cores;
+  if (opt_.threads == 0 && device_.is_cpu())
+    free_cores.emplace(torch::get_num_threads(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   while (step_ < opt_.max_steps) {
+    if (free_cores) {
+      const int before = torch::get_num_threads(), threads = free_cores->update();
+      if (main && threads != before)
+        std::cout << (tty ? "\r\033[K" : "") << "threads: " << before << " -> " << threads
+                  << (threads < before ? " (other processes are using cores)" : " (cores are free again)") << std::endl;
+    }
     const bool stepped = train_step(loss_sums);
     ++step_;
     window_steps += stepped;
@@ -316,7 +297,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
                          static_cast<double>(opt_.max_steps - step_);
       const double lr = learning_rate(schedule_, optim_opt_.lr, step_ - 1, opt_.max_steps);
       Json record = {{"step", step_}, {"split", "train"}, {"elapsed_s", elapsed_s()}, {"lr", lr},
-                     {"grad_norm", last_grad_norm_},
+                     {"grad_norm", last_grad_norm_}, {"threads", torch::get_num_threads()},
                      {"samples_per_s", samples_per_step * window_steps / std::max(window_s, 1e-9)}};
       std::ostringstream line;
       line << "step " << step_ << "/" << opt_.max_steps;

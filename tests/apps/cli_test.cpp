@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/apps/run_binary.h"
+#include "train/cpu_kernels.h"
 
 #include <sys/wait.h>
 
@@ -33,11 +34,30 @@ TEST(Cli, DoctorChecksOneThingPerLine) {
   const std::string dir = temp_path("doctor_runs") + "/not/yet";  // its existing ancestor is checked
   const auto r = run("zoo doctor --out " + dir);
   EXPECT_EQ(r.status, 0) << r.output;
-  for (const char* what : {"libtorch", "opencv", "blas", "threads", "memory", "disk", "writable", "cuda", "images"})
+  for (const char* what :
+       {"libtorch", "opencv", "blas", "blas kernel", "threads", "memory", "disk", "writable", "cuda", "images"})
     EXPECT_NE(r.output.find(std::string(" ") + what + " "), std::string::npos) << what << "\n" << r.output;
-  EXPECT_EQ(count_lines(r.output), 9) << r.output;
+  EXPECT_EQ(count_lines(r.output), 10) << r.output;  // Debian's LibTorch runs on OpenBLAS: its kernel is a line
   EXPECT_NE(r.output.find(fs::temp_directory_path().string() + " is writable"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("FAIL"), std::string::npos) << r.output;
+}
+
+// OpenBLAS's generic kernel on a CPU with AVX2 or AVX-512 is what an Intel Xeon it does not
+// know gets (issue #28). Forced here with OPENBLAS_CORETYPE, which zoo then leaves alone (the
+// user's choice wins), and the doctor flags it with the kernel to use instead.
+TEST(Cli, DoctorFlagsAGenericBlasKernelWithItsFix) {
+  const std::string best = zoo::best_openblas_core();
+  if (best.empty()) GTEST_SKIP() << "this CPU has no wider kernel than OpenBLAS's generic one";
+  ::setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+  const auto r = run("zoo doctor");
+  ::unsetenv("OPENBLAS_CORETYPE");
+  EXPECT_EQ(r.status, 0) << r.output;  // a slow kernel is a warning, not a failure
+  EXPECT_NE(r.output.find("WARN  blas kernel    Prescott ("), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("forced by OPENBLAS_CORETYPE=Prescott: a slower kernel than this CPU supports; unset it "
+                          "or set it to " + best),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("restarting"), std::string::npos) << "the user's setting wins\n" << r.output;
 }
 
 TEST(Cli, MissingConfigFile) {

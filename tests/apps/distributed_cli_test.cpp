@@ -84,7 +84,11 @@ TEST(DistributedCli, TwoRanksMatchOneProcessWithTwiceTheBatch) {
   const zoo::Json e1 = last_eval(one), e2 = last_eval(two);
   EXPECT_EQ(e1.at("step"), 6);
   EXPECT_EQ(e2.at("step"), 6);
-  EXPECT_NEAR(e1.at("pearson").get<double>(), e2.at("pearson").get<double>(), 1e-4);
+  // The validation loss is a smooth function of the parameters: 1e-5 apart in parameters moves
+  // it by ~1e-5 on scores of size ~2.5. The Pearson correlation is not compared: after 6 steps
+  // the predictions barely vary, and dividing by their small spread turned the same 1e-5 into
+  // 1.9e-4 on an Intel Xeon's BLAS kernel (issue #28), within any tolerance a reader could
+  // justify only by measuring it.
   EXPECT_NEAR(e1.at("mse").get<double>(), e2.at("mse").get<double>(), 1e-4);
   // The logged training loss is the global batch's.
   const auto l1 = zoo::read_metrics_log(one + "/metrics.jsonl"), l2 = zoo::read_metrics_log(two + "/metrics.jsonl");

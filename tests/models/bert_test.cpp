@@ -1,6 +1,6 @@
 #include "models/bert.h"
+#include "io/torch_compat.h"
 
-#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -231,17 +231,12 @@ TEST(Bert, ForwardUnderBf16AutocastIsCloseToFp32) {
   mlm->eval();
   const auto [ids, mask, types, positions] = masked_inputs(c);
   const auto fp32 = mlm->forward_at(ids, mask, types, positions);
-  at::autocast::set_cpu_enabled(true);
-  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
   torch::Tensor bf16;
-  try {
+  {
+    compat::AutocastScope autocast(true, torch::kCPU, torch::kBFloat16);
     bf16 = mlm->forward_at(ids, mask, types, positions);
-  } catch (...) {
-    at::autocast::set_cpu_enabled(false);
-    throw;
   }
-  at::autocast::set_cpu_enabled(false);
-  at::autocast::clear_cache();
+  EXPECT_FALSE(compat::autocast_enabled(torch::kCPU));
   EXPECT_EQ(bf16.scalar_type(), torch::kBFloat16);  // the decoder ran in bf16
   // bf16 keeps 8 significant bits: logits of size ~1 agree to a few hundredths, not 1e-6.
   const double diff = max_abs_diff(bf16.to(torch::kFloat), fp32);

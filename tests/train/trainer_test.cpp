@@ -1,6 +1,5 @@
 // The generic trainer: accumulation, the non-finite guard, atomic checkpoints, bitwise resume,
 // best-model tracking, metrics.jsonl and plots.
-#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,6 +7,7 @@
 
 #include "tests/train/toy_task.h"
 #include "io/atomic_file.h"
+#include "io/torch_compat.h"
 #include "train/metrics_log.h"
 #include "train/trainer.h"
 
@@ -75,7 +75,7 @@ TEST(Trainer, Bf16AutocastStepIsCloseToFp32AndLeavesFp32Weights) {
   autocast.model_->dropout->options.p(0.0);
   a.fit(false);
   b.fit(false);
-  EXPECT_FALSE(at::autocast::is_cpu_enabled());  // only the training forward ran under it
+  EXPECT_FALSE(compat::autocast_enabled(torch::kCPU));  // only the training forward ran under it
   const auto pa = params_of(exact), pb = params_of(autocast);
   double max_diff = 0.0;
   for (size_t i = 0; i < pa.size(); ++i) {
