@@ -1,6 +1,6 @@
 #pragma once
 // The one place where LibTorch releases differ in an API zoo uses (1.13 on Debian 12, 2.6 on
-// Debian 13, the 2.x CUDA wheels; see README "Platforms"). Everything else compiles unchanged.
+// Debian 13, the 2.x CUDA wheels; see docs/platforms.md). Everything else compiles unchanged.
 #include <ATen/autocast_mode.h>
 #include <c10/core/DeviceType.h>
 #include <c10/core/ScalarType.h>

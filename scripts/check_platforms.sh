@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds zoo and runs its CTest suite on the platforms beyond the everyday one (Debian 12,
-# LibTorch 1.13), one summary line per configuration (README "Platforms"):
+# LibTorch 1.13), one summary line per configuration (docs/platforms.md):
 #   trixie  a Debian 13 root made with debootstrap: LibTorch 2.6, OpenCV 4.10, GCC 14 and
 #           python3-torch 2.6 (the Python parity tests and the export checks run against it);
 #   cuda    PyPI's CUDA torch wheel, which carries LibTorch's headers, libraries and CMake files,

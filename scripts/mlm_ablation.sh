@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Masked-LM recipe ablations at an equal wall-time budget (README "Masked language model").
+# Masked-LM recipe ablations at an equal wall-time budget (docs/tasks/mlm.md).
 # Each variant is apps/configs/mlm_wikitext2.json plus --set overrides. Its step count is sized to
 # the budget from a 30-step probe of its own speed (steps are reproducible, wall time is not), with
 # ten evaluations on the held-out validation articles along the way. One variant trains at a

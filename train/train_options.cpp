@@ -43,7 +43,7 @@ const OptionTable<TrainOptions>& TrainOptions::table() {
           .add("train.flush_denormal", &T::flush_denormal,
                "treat denormal floats as 0 on the CPU, as torch.set_flush_denormal(True)")
           // Matrix products in bf16 are ~4x faster than fp32 ones on a CPU with AVX512-BF16
-          // (oneDNN; README "mlm"), and the model keeps learning at the same rate per step.
+          // (oneDNN; docs/tasks/mlm.md), and the model keeps learning at the same rate per step.
           .add("train.precision", &T::precision,
                "fp32; bf16: the training forward under autocast (matrix products in bfloat16; weights, "
                "gradients, optimizer and evaluation in fp32); auto: bf16 on a CPU with native bf16",

@@ -67,7 +67,7 @@ void keep_freed_memory_for_reuse();
 // from step to step (the MLM head's masked-position count), the kept blocks pile up and RSS grew
 // to 4 GB in 30 minutes around 0.6 GB of live heap. The trainer hands the free pages back
 // (malloc_trim) every kReleaseMemoryEverySteps steps and after each evaluation: the 30-minute MLM
-// run then peaks at 1.7 GB, with no measurable slowdown (README "Memory").
+// run then peaks at 1.7 GB, with no measurable slowdown (docs/tasks/mlm.md, "Memory").
 constexpr int64_t kReleaseMemoryEverySteps = 50;
 void release_freed_memory();
 

@@ -1,4 +1,4 @@
-// Failure behaviour a user can rely on (README "Failure behaviour"): a full disk during a
+// Failure behaviour a user can rely on (docs/reliability.md): a full disk during a
 // checkpoint is a one-line error that leaves the previous checkpoint and no temporary file; one
 // writer per run directory; SIGINT/SIGTERM stop after the current step with last.pt written.
 #include <gtest/gtest.h>

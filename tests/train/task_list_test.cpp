@@ -1,5 +1,5 @@
 // The task list (train/tasks/list.txt) and the option tables behind every task, and the worked
-// example task "shapes" (README "Adding a task") learning its job.
+// example task "shapes" (docs/adding_a_task.md) learning its job.
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -210,7 +210,7 @@ class MlmTask : public Task {
   // at the other 85 % of positions. In training the rows are padded to a multiple of
   // kDecoderRowMultiple with ignored ones (pad_masked_rows): the masked count changes every step,
   // and under bf16 every new decoder shape made oneDNN build and cache new primitives, which grew
-  // the 30-minute run's RSS to 5 GB (README "Memory").
+  // the 30-minute run's RSS to 5 GB (docs/tasks/mlm.md, "Memory").
   static constexpr int64_t kDecoderRowMultiple = 64;
   std::pair<torch::Tensor, torch::Tensor> masked_logits(const Batch& batch, int64_t row_multiple = 1) {
     const torch::Tensor labels = batch.at(kLabels).reshape({-1});

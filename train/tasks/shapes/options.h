@@ -1,5 +1,5 @@
 #pragma once
-// Options of task "shapes" (the worked example of README "Adding a task"), declared once in
+// Options of task "shapes" (the worked example of docs/adding_a_task.md), declared once in
 // ShapesOptions::table(): the member's initialiser is the default, the table gives the key, the
 // check and the line `zoo tasks shapes` prints.
 #include <cstdint>

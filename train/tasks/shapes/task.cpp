@@ -154,7 +154,7 @@ std::unique_ptr<Task> make_shapes_task(const Config& cfg, const std::string& run
 }
 
 TaskEntry shapes_task_entry() {
-  return {"shapes", "worked example (README \"Adding a task\"): a small CNN tells circles, squares and triangles apart",
+  return {"shapes", "worked example (docs/adding_a_task.md): a small CNN tells circles, squares and triangles apart",
           shapes_task_defaults, shapes_option_docs, [](const Config& cfg, const std::string& run_dir, TaskData data) {
             return make_shapes_task(cfg, run_dir, data);
           }};

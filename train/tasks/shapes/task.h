@@ -1,5 +1,5 @@
 #pragma once
-// Task "shapes": the worked example of README "Adding a task". A small CNN classifies generated
+// Task "shapes": the worked example of docs/adding_a_task.md. A small CNN classifies generated
 // pictures of a circle, a square or a triangle (random colours, sizes and places), with
 // cross-entropy; the metric is accuracy. Everything it needs is in this folder, the task list
 // (train/tasks/list.txt) and its config (apps/configs/shapes_demo.json).
