@@ -65,6 +65,7 @@ void run_matmul(int threads, int repeats) {
   }
   const double median = median_of(per_call), flop = 2.0 * n * n * n;
   std::cout << "RESULT {\"bench\": \"zoo_matmul\", \"shape\": \"1024x1024x1024\", \"threads\": " << threads
+            << ", \"blas_kernel\": \"" << zoo::openblas_core() << "\""
             << ", \"ms\": " << median * 1e3 << ", \"gflops\": " << flop / median / 1e9
             << ", \"gflops_best\": " << flop / *std::min_element(per_call.begin(), per_call.end()) / 1e9
             << ", \"peak_rss_mb\": " << peak_rss_mb() << "}\n";

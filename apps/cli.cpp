@@ -11,6 +11,7 @@
 #include "apps/command_options.h"
 #include "apps/compare.h"
 #include "apps/doctor.h"
+#include "train/cpu_kernels.h"
 #include "apps/launch.h"
 #include "apps/predict.h"
 #include "apps/run_commands.h"
@@ -75,7 +76,7 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
       "out", "run directory (default runs/<task>-<time>)", cxxopts::value<std::string>())(
       "resume", "continue the run in --out from checkpoints/last.pt")(
       "device", "cpu, cuda or cuda:N (= --set train.device=...)", cxxopts::value<std::string>())(
-      "threads", "LibTorch threads, 0 = all cores (= --set train.threads=...)", cxxopts::value<int64_t>())(
+      "threads", "LibTorch threads, 0 = the free cores (= --set train.threads=...)", cxxopts::value<int64_t>())(
       "seed", "one seed for init, data order and augmentation (= --set train.seed=...)", cxxopts::value<int64_t>());
   const auto args = o.parse(argc, argv);
   if (args.count("help")) {
@@ -136,6 +137,13 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
             << (train.threads == 0 && device.is_cpu() ? " (fewer while other processes use cores)" : "")
             << ", device " << device.str();
   if (group) std::cout << ", rank 0 of " << group->world_size();
+  std::cout << "\n";
+  // What was chosen for this CPU without being asked: the BLAS kernel, and train.precision=auto.
+  std::cout << "cpu: " << cpu_model_name();
+  if (const std::string blas = blas_kernel_summary(); !blas.empty()) std::cout << ", " << blas;
+  if (train.precision == "auto")
+    std::cout << ", precision " << (uses_bf16_autocast(train, device) ? "bf16" : "fp32") << " (train.precision=auto: "
+              << (cpu_has_native_bf16() ? "native bf16" : "no native bf16") << ")";
   std::cout << "\n";
   // One writer per run directory, locked before anything is written; a process that loses the
   // race leaves the directory alone (it may be the winner's new one).

@@ -45,7 +45,7 @@ failed=()
 # command is reported and skipped so that one broken twin does not cost the rest of the run; the
 # exit status says so at the end.
 cat >"$work/record.py" <<'PY'
-import json, resource, subprocess, sys
+import json, os, resource, subprocess, sys
 round_, results, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 if p.returncode != 0:
@@ -59,6 +59,8 @@ with open(results, "a") as out:
             r = json.loads(line)
             r.setdefault("bench", "wordpiece")
             r.update(round=round_, process_peak_rss_mb=rss_mb)
+            if os.environ.get("BENCH_TAG"):
+                r["tag"] = os.environ["BENCH_TAG"]
             out.write(json.dumps(r) + "\n")
 PY
 record() {
@@ -72,9 +74,30 @@ record() {
 ours() { record "$1" build/bin/bench_step --threads "$threads" --steps "$steps" --warmup "$warmup" --task "$2"; }
 twin() { record "$1" "$python" "$peers/$2" --threads "$threads" "${@:3}"; }
 
-echo "bench: matmul limit (${SECONDS}s)" >&2
+# The BLAS kernel (issue #28): OpenBLAS's own choice (ZOO_BLAS_FIX=0, what PyTorch gets), zoo's
+# (its programs restart with OPENBLAS_CORETYPE when OpenBLAS picked a narrower kernel than the
+# CPU runs), and every kernel this CPU runs: the machine's limit is the fastest of them.
+echo "bench: matmul limit and BLAS kernels (${SECONDS}s)" >&2
+own_kernel=$(ZOO_BLAS_FIX=0 build/bin/zoo doctor 2>/dev/null | sed -n 's/^[a-zA-Z]* *blas kernel *\([A-Za-z0-9_]*\).*/\1/p')
+zoo_kernel=$(build/bin/zoo doctor 2>/dev/null | sed -n 's/^[a-zA-Z]* *blas kernel *\([A-Za-z0-9_]*\).*/\1/p')
+BENCH_TAG=openblas_own record 0 env ZOO_BLAS_FIX=0 build/bin/bench_step --threads "$threads" --steps "$steps" --task matmul
 ours 0 matmul
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+for core in Sandybridge Haswell SkylakeX; do
+  case $core in  # only the kernels this CPU can run (OpenBLAS would take any, and crash)
+    Sandybridge) [[ " $flags " == *" avx "* ]] || continue ;;
+    Haswell) [[ " $flags " == *" avx2 "* && " $flags " == *" fma "* ]] || continue ;;
+    SkylakeX) [[ " $flags " == *" avx512f "* && " $flags " == *" avx512bw "* && " $flags " == *" avx512vl "* &&
+                 " $flags " == *" avx512dq "* ]] || continue ;;
+  esac
+  BENCH_TAG=kernel record 0 env OPENBLAS_CORETYPE=$core build/bin/bench_step --threads "$threads" --steps "$steps" --task matmul
+done
 [ "$quick" = 1 ] || twin 0 bench_sgemm.py --reps 5  # cross-check: torch.mm from Python
+# The twins run as PyTorch ships (OpenBLAS's own kernel) and, where zoo changes the kernel, also
+# with the same OPENBLAS_CORETYPE, so that a ratio compares like with like.
+twin_fix=()
+[ -z "$own_kernel" ] || [ "$own_kernel" = "$zoo_kernel" ] || twin_fix=(env "OPENBLAS_CORETYPE=$zoo_kernel")
+twin_same_kernel() { [ ${#twin_fix[@]} -eq 0 ] || BENCH_TAG=same_kernel record "$1" "${twin_fix[@]}" "$python" "$peers/$2" --threads "$threads" "${@:3}"; }
 
 # Per task of the task list and round: ours, then the twin(s); every run does its own warm-up first.
 task_list=$(grep -E '^[a-z][a-z0-9_]*$' train/tasks/list.txt)
@@ -89,10 +112,12 @@ for model in $task_list; do
       mlm)
         ours "$r" mlm
         twin "$r" bench_bert.py --task mlm --steps "$steps" --warmup "$warmup"
-        twin "$r" bench_bert.py --task mlm --steps "$steps" --warmup "$warmup" --mlm-gather ;;
+        twin "$r" bench_bert.py --task mlm --steps "$steps" --warmup "$warmup" --mlm-gather
+        twin_same_kernel "$r" bench_bert.py --task mlm --steps "$steps" --warmup "$warmup" --mlm-gather ;;
       sts)
         ours "$r" sts
-        twin "$r" bench_bert.py --task sts --steps "$steps" --warmup "$warmup" ;;
+        twin "$r" bench_bert.py --task sts --steps "$steps" --warmup "$warmup"
+        twin_same_kernel "$r" bench_bert.py --task sts --steps "$steps" --warmup "$warmup" ;;
       keypoints)
         ours "$r" keypoints
         twin "$r" bench_keypoint_resnet.py --steps "$steps" --warmup "$warmup" ;;
@@ -154,6 +179,14 @@ for task in $task_list; do
   fi
 done
 
+# A training step beside other busy processes (issue #28): its own script, its table appended.
+echo "bench: contention (${SECONDS}s)" >&2
+if ! scripts/bench_contention.sh sts "$steps" >"$work/contention.md" 2>"$work/contention.log"; then
+  echo "bench: FAILED: scripts/bench_contention.sh" >&2
+  failed+=("contention")
+fi
+grep '^RESULT ' "$work/contention.log" | sed 's/^RESULT //' >>"$results" || true
+
 # Summary: bench/results.json (every measurement + the tables' numbers) and bench/results.md.
 # The raw measurements are kept first (bench/results_raw.jsonl), so a failing summary loses nothing.
 mkdir -p bench
@@ -164,8 +197,8 @@ import datetime, json, os, platform, statistics, subprocess, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 threads = int(sys.argv[2])
 by = {}
-for r in rows:
-    by.setdefault(r["bench"], []).append(r)
+for r in rows:  # a tagged run (BENCH_TAG) is its own group: "bert_sts@same_kernel"
+    by.setdefault(r["bench"] + ("@" + r["tag"] if r.get("tag") else ""), []).append(r)
 
 def med(bench, key):
     v = [r[key] for r in by.get(bench, []) if r.get(key) is not None]
@@ -193,7 +226,17 @@ meta = {
     "quick": os.environ.get("BENCH_QUICK") == "1",
     "rounds": int(os.environ["BENCH_ROUNDS"]), "steps_per_run": int(os.environ["BENCH_STEPS"]),
 }
-limit = med("zoo_matmul", "gflops")
+# The limit: the fastest kernel this CPU runs; and the kernel before (OpenBLAS's choice) and after
+# (zoo's), each with its speed.
+kernels = {}
+for r in rows:
+    if r["bench"] == "zoo_matmul" and r.get("blas_kernel"):
+        kernels.setdefault(r["blas_kernel"], []).append(r["gflops"])
+kernels = {k: statistics.median(v) for k, v in kernels.items()}
+limit = max(kernels.values()) if kernels else med("zoo_matmul", "gflops")
+kernel_before = (by.get("zoo_matmul@openblas_own") or [{}])[0].get("blas_kernel")
+kernel_after = (by.get("zoo_matmul") or [{}])[0].get("blas_kernel")
+meta.update(blas_kernel_openblas=kernel_before, blas_kernel_zoo=kernel_after)
 py_mm = [x for r in by.get("sgemm", []) for x in r["results"]
          if x["kind"] == "mm" and x["shape"] == "1024x1024x1024" and x["threads"] == threads]
 py_limit = statistics.median(x["gflops"] for x in py_mm) if py_mm else None
@@ -227,8 +270,10 @@ for label, ob, ok, tb, tk, of, tf in model_rows:
     o, t = med(ob, ok), med(tb, tk)
     if o is None and t is None:
         continue
+    same = med(tb + "@same_kernel", tk)  # the twin on zoo's BLAS kernel, where zoo changes it
     row = {"model": label, "ours": ob, "twin": tb, "ours_ms": o, "twin_ms": t,
            "ratio_twin_over_ours": t / o if o and t else None,
+           "twin_same_kernel_ms": same, "ratio_same_kernel": same / o if o and same else None,
            "ours_gflops": of / o * 1e3 if of and o else None, "twin_gflops": tf / t * 1e3 if tf and t else None,
            "ours_rss_mb": peak(ob), "twin_rss_mb": peak(tb),
            "ours_runs": len(by.get(ob, [])), "twin_runs": len(by.get(tb, []))}
@@ -309,14 +354,20 @@ md = [f"# zoo benchmark ({'quick' if meta['quick'] else 'full'})", "",
       f"{meta['date']} · {meta['cpu']} ({meta['cores']} cores) · {threads} threads · "
       f"LibTorch {meta['libtorch']} · OpenBLAS {meta['openblas']} · git {meta['git']} · "
       f"{meta['rounds']} rounds × {meta['steps_per_run']} timed steps", "",
-      f"Machine limit: float32 1024³ matmul **{fmt(limit, '.1f')} GFLOP/s**"
+      f"Machine limit: float32 1024³ matmul **{fmt(limit, '.1f')} GFLOP/s**, the fastest BLAS kernel this CPU runs"
       + (f" (torch.mm from Python: {py_limit:.1f})" if py_limit else ""), "",
+      f"BLAS kernel: OpenBLAS picks **{kernel_before}** "
+      f"({fmt(kernels.get(kernel_before), '.1f')} GFLOP/s), zoo runs **{kernel_after}** "
+      f"({fmt(kernels.get(kernel_after), '.1f')} GFLOP/s); every kernel this CPU runs: "
+      + ", ".join(f"{k} {v:.1f}" for k, v in sorted(kernels.items(), key=lambda kv: -kv[1])), "",
       "| model | ours (ms/step) | twin (ms/step) | twin/ours | ours GFLOP/s (of limit) "
       "| twin GFLOP/s (of limit) | peak RSS ours / twin (MB) |",
       "|---|---|---|---|---|---|---|"]
 for m in models:
+    same = (f" (on zoo's kernel: {fmt(m['twin_same_kernel_ms'])} ms, {m['ratio_same_kernel']:.2f}×)"
+            if m.get("ratio_same_kernel") else "")
     md.append(f"| {m['model']} | {fmt(m['ours_ms'])} | {fmt(m['twin_ms'])} | "
-              f"{fmt(m['ratio_twin_over_ours'], '.2f')}{'×' if m['ratio_twin_over_ours'] else ''} | "
+              f"{fmt(m['ratio_twin_over_ours'], '.2f')}{'×' if m['ratio_twin_over_ours'] else ''}{same} | "
               f"{fmt(m['ours_gflops'], '.1f')} ({pct(m['ours_share_of_limit'])}) | "
               f"{fmt(m['twin_gflops'], '.1f')} ({pct(m['twin_share_of_limit'])}) | "
               f"{fmt(m['ours_rss_mb'])} / {fmt(m['twin_rss_mb'])} |")
@@ -339,6 +390,9 @@ for p in predict:
     md.append(f"| {p['task']} | {shape} | {p['api_ms_b1']:.2f} | {p['raw_ms_b1']:.2f} | "
               f"{p['overhead_ms']:.2f} ({pct(p['overhead_share'])}) | {fmt(p['bench_infer_ms_b1'], '.2f')} |")
 md.append("")
+contention = os.path.join(os.path.dirname(sys.argv[1]), "contention.md")
+if os.path.exists(contention):
+    md += ["## Beside other busy processes (scripts/bench_contention.sh)", "", open(contention).read().strip(), ""]
 
 def write_atomic(path, text):
     tmp = path + ".tmp"

@@ -18,7 +18,7 @@ cd "$repo"
 trixie_root=${ZOO_TRIXIE_ROOT:-/var/cache/zoo-trixie}
 cuda_venv=${ZOO_CUDA_VENV:-/var/cache/zoo-venv-cuda}
 cuda_torch=${ZOO_CUDA_TORCH:-2.15.0}
-mirror=${ZOO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+mirror=$(scripts/debian_mirror.sh)  # this machine's apt archive, or ZOO_DEBIAN_MIRROR
 lock=/tmp/zoo-build-$(id -u).lock  # the one scripts/build.sh takes: 2 cores, one build at a time
 jobs=${ZOO_JOBS:-$(nproc)}
 summaries=()

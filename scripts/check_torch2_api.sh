@@ -19,11 +19,7 @@ jobs=${ZOO_JOBS:-$(nproc)}
 if [ ! -f "$cache/.done" ]; then
   # A private apt setup that knows only Debian 13, on the mirror and keyring this machine's
   # Debian sources use (deb822 .sources or one-line sources.list).
-  mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-           grep -v -- -security | head -1 || true)
-  [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
-                                 /etc/apt/sources.list 2>/dev/null || true)
-  [ -n "$mirror" ] || { echo "check_torch2_api: no Debian mirror in this machine's apt sources" >&2; exit 1; }
+  mirror=$(scripts/debian_mirror.sh)
   apt_dir=$(mktemp -d)
   trap 'rm -rf "$apt_dir"' EXIT
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"

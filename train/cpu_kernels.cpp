@@ -75,14 +75,22 @@ void use_best_blas_kernel(char** argv) {
   const std::string current = openblas_core();
   const std::string better = better_openblas_core(current, best_openblas_core());
   if (better.empty()) return;
-  std::cerr << "zoo: OpenBLAS chose its " << current << " kernel on this CPU (" << cpu_model_name()
-            << "), which supports " << better << "'s; restarting with OPENBLAS_CORETYPE=" << better
-            << " (set OPENBLAS_CORETYPE to choose, ZOO_BLAS_FIX=0 to keep " << current << ")" << std::endl;
   ::setenv("OPENBLAS_CORETYPE", better.c_str(), 1);
   // Never twice, whatever OpenBLAS picks then; `zoo doctor` reports what it had picked.
   ::setenv("ZOO_BLAS_RESTARTED", current.c_str(), 1);
   ::execv("/proc/self/exe", argv);
-  std::cerr << "zoo: restart failed (" << std::strerror(errno) << "); going on with " << current << std::endl;
+  // Only a failed restart is worth a line here; a run names its kernel (blas_kernel_summary).
+  std::cerr << "zoo: warning: could not restart with OPENBLAS_CORETYPE=" << better << " (" << std::strerror(errno)
+            << "); going on with OpenBLAS's " << current << " kernel" << std::endl;
+  ::unsetenv("OPENBLAS_CORETYPE");
+  ::unsetenv("ZOO_BLAS_RESTARTED");
+}
+
+std::string blas_kernel_summary() {
+  const std::string core = openblas_core();
+  if (core.empty()) return "";
+  const char* replaced = std::getenv("ZOO_BLAS_RESTARTED");
+  return "OpenBLAS " + core + (replaced ? std::string(" (zoo's choice: OpenBLAS picked ") + replaced + ")" : "");
 }
 
 }  // namespace zoo

@@ -28,9 +28,15 @@ std::string best_openblas_core();
 std::string better_openblas_core(const std::string& current, const std::string& best);
 
 // Call first thing in main(). When OpenBLAS runs a slower kernel than this CPU supports and the
-// user did not choose one (OPENBLAS_CORETYPE unset), says so on stderr and starts this program
-// again with OPENBLAS_CORETYPE set to the better kernel; returns only when nothing is to be done
-// or the restart failed. ZOO_BLAS_FIX=0 turns it off.
+// user did not choose one (OPENBLAS_CORETYPE unset or empty), starts this program again with
+// OPENBLAS_CORETYPE set to the better kernel (and ZOO_BLAS_RESTARTED to OpenBLAS's own choice);
+// returns only when nothing is to be done or the restart failed (a warning on stderr).
+// ZOO_BLAS_FIX=0 turns it off. Silent otherwise: a run names its kernel, and `zoo doctor` says
+// what happened.
 void use_best_blas_kernel(char** argv);
+
+// "OpenBLAS SkylakeX (zoo's choice: OpenBLAS picked Prescott)", "OpenBLAS Haswell", or "" when
+// LibTorch's BLAS is not OpenBLAS: for the line a run starts with.
+std::string blas_kernel_summary();
 
 }  // namespace zoo

@@ -31,7 +31,9 @@ TEST(CpuKernels, TheMachineIsDescribed) {
   EXPECT_FALSE(core.empty()) << "LibTorch's BLAS is not OpenBLAS";
   // This process was not restarted (tests call no use_best_blas_kernel), so the kernel is
   // OpenBLAS's own choice or the one OPENBLAS_CORETYPE forced (the kernel matrix script).
-  if (const char* forced = std::getenv("OPENBLAS_CORETYPE"); forced && *forced) EXPECT_EQ(core, forced);
+  if (const char* forced = std::getenv("OPENBLAS_CORETYPE"); forced && *forced) {
+    EXPECT_EQ(core, forced);
+  }
 }
 
 }  // namespace
