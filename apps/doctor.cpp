@@ -106,7 +106,7 @@ int check_machine(const std::string& run_parent) {
   const unsigned cores = std::thread::hardware_concurrency();
   const char* omp = std::getenv("OMP_NUM_THREADS");
   r.line("ok", "threads",
-         std::to_string(cores) + " cores; zoo uses train.threads (0 = all cores)" +
+         std::to_string(cores) + " cores; zoo uses train.threads (0 = all cores, fewer while other processes use them)" +
              (omp ? std::string(", OMP_NUM_THREADS=") + omp : std::string()));
 
   const double memory = available_memory_bytes();
