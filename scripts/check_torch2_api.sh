@@ -26,7 +26,7 @@ if [ ! -f "$cache/.done" ]; then
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$apt_dir/sources.list"
   apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
             -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::Archives=$apt_dir/archives"
-            -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Debug::NoLocking=1)
+            -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
   echo "check_torch2_api: fetching Debian 13's libtorch-dev headers into $cache"
   apt-get "${apt_opts[@]}" -qq update
   (cd "$apt_dir" && apt-get "${apt_opts[@]}" -qq download libtorch-dev 2>/dev/null)
@@ -41,6 +41,7 @@ grep -q '^#define TORCH_VERSION_MAJOR 2' "$cache/usr/include/torch/csrc/api/incl
 
 start=$SECONDS
 export ZOO_TORCH2_INCLUDE=$cache/usr/include
+export ZOO_TORCH2_STAMPS=$cache/checked  # translation units unchanged since they last passed
 launcher=$PWD/scripts/torch2_syntax_compiler.sh
 # The build lock of scripts/build.sh: two builds at once on 2 cores only slow each other down.
 exec 9>"/tmp/zoo-build-$(id -u).lock"
