@@ -40,7 +40,7 @@ ExportDir::ExportDir(const std::string& dir, std::initializer_list<const char*> 
     if (task_ == t) return;
     expected += (expected.empty() ? "" : " or ") + std::string(t);
   }
-  throw std::runtime_error(path + ": an export of task " + task_ + ", not of " + expected);
+  throw std::runtime_error(path + ": an export of task " + text_excerpt(task_) + ", not of " + expected);
 }
 
 const nlohmann::json& ExportDir::at(const std::string& path) const {

@@ -103,9 +103,8 @@ Layout parse(const unsigned char* bytes, size_t size, const std::string& what) {
       std::string_view(reinterpret_cast<const char*>(bytes + 8), static_cast<size_t>(n)),
       what + ": header", /*comments=*/false);
   if (!header.is_object()) throw UserError(what + ": the header is not a JSON object");
-  if (header.size() > kMaxEntries + 1)
-    throw UserError(what + ": " + std::to_string(header.size()) + " tensors, over the limit of " +
-                    std::to_string(kMaxEntries));
+  if (const size_t tensors = header.size() - (header.contains("__metadata__") ? 1 : 0); tensors > kMaxEntries)
+    throw UserError(what + ": " + std::to_string(tensors) + " tensors, over the limit of " + std::to_string(kMaxEntries));
 
   Layout layout;
   layout.data_start = 8 + n;

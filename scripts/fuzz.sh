@@ -34,15 +34,15 @@ mkdir -p "$out"
 # Each target: the project sources it compiles, then the libraries it links.
 declare -A sources libs
 sources[safetensors]="io/safetensors_format.cpp io/json_text.cpp"
-sources[sts_pairs]="data/sts_pairs.cpp data/text_lines.cpp data/utf8.cpp"
-sources[text_corpus]="data/text_corpus.cpp data/text_lines.cpp data/utf8.cpp data/wordpiece.cpp data/vocab.cpp io/user_file.cpp"
+sources[sts_pairs]="data/sts_pairs.cpp data/text_lines.cpp data/utf8.cpp io/user_file.cpp io/json_text.cpp"
+sources[text_corpus]="data/text_corpus.cpp data/text_lines.cpp data/utf8.cpp data/wordpiece.cpp data/vocab.cpp io/user_file.cpp io/json_text.cpp"
 libs[text_corpus]="-licuuc"
 sources[wordpiece]="data/wordpiece.cpp data/vocab.cpp data/utf8.cpp io/user_file.cpp"
 libs[wordpiece]="-licuuc"
-sources[hand_formats]="data/hand_formats.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp"
+sources[hand_formats]="data/hand_formats.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp io/user_file.cpp io/json_text.cpp"
 libs[hand_formats]="-lopencv_imgcodecs -lopencv_imgproc -lopencv_core"
 for t in coco voc yolo detection_csv; do
-  sources[$t]="data/detection_formats.cpp data/detection_coco.cpp data/detection_voc.cpp data/detection_yolo.cpp data/detection_csv.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp"
+  sources[$t]="data/detection_formats.cpp data/detection_coco.cpp data/detection_voc.cpp data/detection_yolo.cpp data/detection_csv.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp io/user_file.cpp io/json_text.cpp"
   libs[$t]="-ltinyxml2 -lopencv_imgcodecs -lopencv_imgproc -lopencv_core"
 done
 sources[config]="train/config.cpp io/json_file.cpp io/json_text.cpp io/user_file.cpp io/atomic_file.cpp data/utf8.cpp"
@@ -126,9 +126,9 @@ seed() {
         head -n 6 "$data"/coco128/boxes_train2017.csv | sed -E 's#^images/train2017/[0-9]+\.jpg#a.jpg#' >"$corpus/real_coco128.csv"
       true ;;
     config) cp -n apps/configs/*.json "$corpus/" ;;
-    json_text|meta_json)  # a depth bomb and a size bomb (one 1 MB string), made here, not committed
+    json_text|meta_json)  # a depth bomb and a size bomb (one 100 kB string), made here, not committed
       printf '%*s' 100000 '' | tr ' ' '[' >"$corpus/bomb_depth.json"
-      { printf '{"vocab": "'; head -c 1000000 /dev/zero | tr '\0' 'x'; printf '"}'; } >"$corpus/bomb_size.json" ;;
+      { printf '{"vocab": "'; head -c 100000 /dev/zero | tr '\0' 'x'; printf '"}'; } >"$corpus/bomb_size.json" ;;
     zip_records)  # torch.save's layout, a deflated record (a zip bomb: 10 MB of zeros) and a zip in a zip
       [ -x /usr/bin/python3 ] && /usr/bin/python3 -c '
 import io, sys, zipfile, torch

@@ -186,7 +186,7 @@ TEST(HostileFiles, NonFiniteWeightsAreRefusedNamingTheTensor) {
   auto state = hf_bert_state(*source);
   // The example: NaN in a LayerNorm weight (safetensors); then infinity in the word
   // embeddings of a torch.save .bin.
-  const std::string st = temp_path("nan.safetensors"), bin = temp_path("inf.bin");
+  const std::string st = temp_path("nan") + ".safetensors", bin = temp_path("inf") + ".bin";
   for (auto& [name, t] : state)
     if (name == "embeddings.LayerNorm.weight") t = t.clone().index_put_({2}, std::numeric_limits<float>::quiet_NaN());
   write_safetensors(st, state);
