@@ -87,12 +87,19 @@ std::vector<ZipRecord> check_zip_records(uint64_t file_size,
       }
       e += 4 + len;
     }
-    if (method != 0)
+    // Tensor data (<archive>/data/<key>) is stored, as torch.save and torch.jit.save write it,
+    // so it lies inside the file; TorchScript deflates its code and debug records, which are
+    // small: a compressed record may state at most kMaxCompressedRecordBytes.
+    const bool tensor_data = r.name.find("/data/") != std::string::npos || r.name.rfind("data/", 0) == 0;
+    if (method != 0 && (method != 8 || tensor_data))
       fail(where + " is compressed (method " + std::to_string(method) +
-           "); torch.save stores every record uncompressed, and a compressed one could inflate to any size");
-    if (compressed != uncompressed || offset > file_size || uncompressed > file_size - offset)
+           "); torch.save stores tensor data uncompressed, and a compressed record could inflate to any size");
+    if (offset > file_size || compressed > file_size - offset || (method == 0 && compressed != uncompressed))
       fail(where + ": its stated size (" + std::to_string(uncompressed) + " bytes) or place lies outside the " +
            std::to_string(file_size) + "-byte file");
+    if (method == 8 && uncompressed > kMaxCompressedRecordBytes)
+      fail(where + " inflates to " + std::to_string(uncompressed) + " bytes, over the " +
+           std::to_string(kMaxCompressedRecordBytes) + "-byte limit for a compressed record (a zip bomb?)");
     r.offset = offset;
     r.size = uncompressed;
     records.push_back(std::move(r));

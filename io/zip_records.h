@@ -1,9 +1,10 @@
 #pragma once
 // The record layer of a torch.save or TorchScript file (a zip archive), checked before LibTorch's
 // reader inflates anything: LibTorch allocates each record's *uncompressed* size as the central
-// directory states it, so a 195 kB file could ask for gigabytes. torch.save and torch.jit.save
-// store every record uncompressed; a compressed record, or one whose stated size or place lies
-// outside the file, is refused. No LibTorch: the fuzzer links it alone.
+// directory states it, so a 195 kB file could ask for gigabytes. Tensor data (<archive>/data/*)
+// must be stored uncompressed, as torch.save and torch.jit.save write it, and lie inside the
+// file; other records (TorchScript deflates its code) may be deflated but state at most
+// kMaxCompressedRecordBytes. No LibTorch: the fuzzer links it alone.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,6 +22,8 @@ struct ZipRecord {
 // large a central directory.
 constexpr uint64_t kMaxZipRecords = 1'000'000;
 constexpr uint64_t kMaxZipDirectoryBytes = 256ull << 20;
+// A deflated record's uncompressed size: TorchScript code and debug records are kilobytes.
+constexpr uint64_t kMaxCompressedRecordBytes = 64ull << 20;
 
 // `read(offset, n)` returns n bytes of the file at offset (callers check the range first).
 // Throws UserError("<what>: ...") naming the record at fault.

@@ -122,14 +122,22 @@ TEST(HostileFiles, CompressedOrOversizedZipRecordsAreRefusedBeforeInflating) {
   const std::string good = bytes_of(path);
   const size_t pkl = directory_entry(good, "archive/data.pkl");
   ASSERT_NE(pkl, std::string::npos);
-  // The example: a deflated data.pkl (the method field says 8, deflate). LibTorch would
-  // inflate it to whatever size the directory states.
+  // The example: a deflated data.pkl stating 2 GB uncompressed (a zip bomb); LibTorch
+  // would allocate the stated size, then inflate.
   std::string zip = good;
   zip[pkl + 10] = 8;
+  zip[pkl + 24 + 3] = 0x7f;
+  std::ofstream(path, std::ios::binary) << zip;
+  EXPECT_NE(error_of([&] { read_torch_tensor_dict(path); }).find(path + ": record 'archive/data.pkl' inflates to 2130"),
+            std::string::npos)
+      << error_of([&] { read_torch_tensor_dict(path); });
+  // Tensor data deflated at all: torch.save never does that.
+  zip = good;
+  zip[directory_entry(good, "archive/data/0") + 10] = 8;
   std::ofstream(path, std::ios::binary) << zip;
   EXPECT_EQ(error_of([&] { read_torch_tensor_dict(path); }),
-            path + ": record 'archive/data.pkl' is compressed (method 8); torch.save stores every record "
-                   "uncompressed, and a compressed one could inflate to any size");
+            path + ": record 'archive/data/0' is compressed (method 8); torch.save stores tensor data uncompressed, "
+                   "and a compressed record could inflate to any size");
   // A stored record that states 2 GB: LibTorch allocates the stated size before reading.
   zip = good;
   const size_t data = directory_entry(good, "archive/data/0");
