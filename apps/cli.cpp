@@ -111,6 +111,7 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   if (fixed_task && base.value("task", "") != *fixed_task)
     throw UserError(origin + ": task is '" + base.value("task", "") + "' but this is " + program);
   RunContext ctx = resolve(base, origin, sets);
+  if (resume) check_settings_since_start(run_dir, ctx.config, /*resuming=*/true);
   const TrainOptions train = train_options(ctx.config);
   // Checked now, before any file is written (the trainer would reject them only later).
   const OptimOptions optim = optim_options(ctx.config);
@@ -166,7 +167,11 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   }
   ctx.config.merge(task->resolved_settings(), "the task's resolved settings");
   Json resolved = ctx.config.values();
+  // What the run started with stays as it was, so that an edited config.json is noticed.
+  Json start = resume ? started_with(run_dir) : Json();
+  if (start.is_null()) start = resolved;
   resolved["run_info"] = run_info(device.str());
+  resolved["run_info"]["started_with"] = start;
   if (group) resolved["run_info"]["world_size"] = group->world_size();
   write_json_file(run_dir + "/config.json", resolved);
   if (group) group->barrier();  // the run directory is ready for the other ranks

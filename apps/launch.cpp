@@ -100,6 +100,7 @@ int launch_command(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // a closed terminal: passed on like SIGTERM
 
   std::map<pid_t, int> running;  // pid -> rank
   std::cout << "zoo launch: " << nproc << " ranks, MASTER_ADDR=" << addr << " MASTER_PORT=" << port << std::endl;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iomanip>
+#include <set>
 
 #include "data/drawing.h"
 #include "data/hand_sample.h"
@@ -18,6 +19,7 @@
 #include "apps/command_options.h"
 #include "apps/run_commands.h"
 #include "infer/predictors.h"
+#include "io/atomic_file.h"
 #include "io/error.h"
 #include "train/plot.h"
 
@@ -36,9 +38,15 @@ cv::Mat read_input_image(const std::string& path) {
   }
 }
 
-std::string picture_path(const PredictOptions& o, const std::string& input, const std::string& suffix) {
+// DIR/<stem><suffix>; inputs of one call that share a stem (a/x.png, b/x.png) get <stem>_2<suffix>,
+// ... instead of overwriting each other's picture.
+std::string picture_path(const PredictOptions& o, const std::string& input, const std::string& suffix,
+                         std::set<std::string>& used) {
   fs::create_directories(o.pictures_dir);
-  return (fs::path(o.pictures_dir) / (fs::path(input).stem().string() + suffix)).string();
+  const std::string stem = fs::path(input).stem().string();
+  std::string name = stem + suffix;
+  for (int n = 2; !used.insert(name).second; ++n) name = stem + "_" + std::to_string(n) + suffix;
+  return (fs::path(o.pictures_dir) / name).string();
 }
 
 void fill_masks(const std::string& dir, const std::vector<std::string>& texts, const PredictOptions& o,
@@ -77,6 +85,7 @@ void score_pairs(const std::string& dir, const std::vector<std::string>& inputs,
 void hand_poses(const std::string& dir, const std::vector<std::string>& paths, const PredictOptions& o,
                 std::ostream& out) {
   const infer::HandPose pose(dir, o.device);
+  std::set<std::string> used;  // picture names of this call
   for (const std::string& path : paths) {
     const cv::Mat image = read_input_image(path);
     const infer::HandJoints joints = pose.predict(image);
@@ -89,7 +98,7 @@ void hand_poses(const std::string& dir, const std::vector<std::string>& paths, c
       for (auto& p : uv) p = (p + cv::Point2d(0.5, 0.5)) * up - cv::Point2d(0.5, 0.5);
     }
     draw_skeleton(picture, uv, false, std::max(2, std::max(picture.cols, picture.rows) / 160));
-    const std::string target = picture_path(o, path, "_pred.png");
+    const std::string target = picture_path(o, path, "_pred.png", used);
     write_png(target, picture);
 
     out << path << ": predicted skeleton drawn in " << target << "\n";
@@ -120,6 +129,7 @@ void hand_poses(const std::string& dir, const std::vector<std::string>& paths, c
 void region_proposals(const std::string& dir, const std::vector<std::string>& paths, const PredictOptions& o,
                       std::ostream& out) {
   const infer::RegionProposals rpn(dir, o.device);
+  std::set<std::string> used;  // picture names of this call
   for (const std::string& path : paths) {
     const cv::Mat image = read_input_image(path);
     const std::vector<infer::Proposal> proposals = rpn.propose(image);
@@ -132,7 +142,7 @@ void region_proposals(const std::string& dir, const std::vector<std::string>& pa
       draw_boxes(picture, torch::tensor({b[0], b[1], b[2], b[3]}, torch::kDouble).view({1, 4}),
                  cv::Scalar(255 * f, 64, 255 * (1 - f)), 2);
     }
-    const std::string target = picture_path(o, path, "_proposals.png");
+    const std::string target = picture_path(o, path, "_proposals.png", used);
     write_png(target, picture);
     out << path << ": " << proposals.size() << " proposals; the top " << top << " drawn in " << target << "\n";
     out << std::fixed;
@@ -213,10 +223,11 @@ int predict_command(int argc, char** argv) {
     if (task->name() == "mlm") options.top_k = config.at("eval.top_k").get<int64_t>();
     // The same files `zoo export` writes, in a private folder: the run's own export/ may be older
     // than its best checkpoint, and predict must not write into a run it only reads.
-    std::string pattern = (fs::temp_directory_path() / "zoo-predict-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw UserError("zoo predict: cannot create a temporary directory in " +
-                                                  fs::temp_directory_path().string() + ": " + std::strerror(errno));
-    temporary.path = export_dir = pattern;
+    // Named by the process ("zoo-predict.<pid>.<random>.tmp"): what a killed predict left is
+    // removed by the next one.
+    const std::string base = (fs::temp_directory_path() / "zoo-predict").string();
+    remove_abandoned_directories(base);
+    temporary.path = export_dir = temporary_directory(base);
     task->model().to(torch::kCPU);
     task->export_model(export_dir);
     options.pictures_dir = run_dir + "/predictions";

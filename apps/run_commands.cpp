@@ -5,8 +5,11 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include "apps/command_options.h"
+#include "io/atomic_file.h"
+#include "io/json_text.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -19,6 +22,48 @@ Json saved_config(const std::string& run_dir) {
   Json j = read_json_file(path);
   j.erase("run_info");
   return j;
+}
+
+namespace {
+
+// Leaves of a config as dotted keys ("optim.lr").
+void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
+  if (j.is_object() && !j.empty()) {
+    for (const auto& [key, value] : j.items()) flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+    return;
+  }
+  out[prefix] = j;
+}
+
+}  // namespace
+
+Json started_with(const std::string& run_dir) {
+  const Json j = read_json_file(run_dir + "/config.json");
+  const Json* info = j.is_object() && j.contains("run_info") ? &j["run_info"] : nullptr;
+  return info && info->is_object() && info->contains("started_with") ? (*info)["started_with"] : Json();
+}
+
+void check_settings_since_start(const std::string& run_dir, const Config& now, bool resuming) {
+  const Json start = started_with(run_dir);
+  if (!start.is_object()) return;  // a run of an older zoo
+  std::map<std::string, Json> before, after;
+  flatten(start, "", before);
+  flatten(now.values(), "", after);
+  std::string changed;
+  for (const auto& [key, old_value] : before) {
+    const auto it = after.find(key);
+    if (it == after.end() || it->second == old_value) continue;
+    // The checkpoints hold the model the run started with: another shape or checkpoint would
+    // fail to load or, worse, load and be exported with a meta.json that lies.
+    if (key == "task" || key.rfind("model.", 0) == 0 || key.rfind("init.", 0) == 0)
+      throw UserError(run_dir + "/config.json: " + key + " is " + json_excerpt(it->second) + " but the run started with " +
+                      json_excerpt(old_value) + ": its checkpoints hold that model (start a new run for another)");
+    if (resuming && key != "train.max_steps")
+      changed += (changed.empty() ? "" : ", ") + key + " " + json_excerpt(old_value) + " -> " + json_excerpt(it->second);
+  }
+  if (!changed.empty())
+    std::cout << "resume: settings changed since the run started: " << changed
+              << " (a resumed run repeats the uninterrupted one exactly only with the settings it started with)\n";
 }
 
 RunContext resolve(const Json& base, const std::string& origin, const std::vector<std::string>& sets) {
@@ -38,6 +83,7 @@ std::unique_ptr<Task> open_run(const std::string& run_dir, const std::vector<std
   const Json saved = saved_config(run_dir);
   lock = std::make_unique<RunLock>(run_dir, RunLock::Mode::kShared, command);
   RunContext ctx = resolve(saved, run_dir + "/config.json", sets);
+  check_settings_since_start(run_dir, ctx.config, /*resuming=*/false);
   const torch::Device device = configure_runtime(train_options(ctx.config));
   auto task = ctx.entry->create(ctx.config, run_dir, data);
   const std::string best = run_dir + "/checkpoints/best.pt", last = run_dir + "/checkpoints/last.pt";
@@ -104,7 +150,19 @@ int export_command(int argc, char** argv) {
   std::unique_ptr<RunLock> lock;
   auto task = open_run(run_dir, sets, lock, "zoo export", TaskData::kNone);
   task->model().to(torch::kCPU);  // exported files are device-neutral CPU tensors
-  task->export_model(run_dir + "/export");
+  // All or nothing: built in a temporary directory and swapped in for the old export in one step,
+  // so a kill or a full disk leaves the previous export whole and a reader never sees a mix.
+  const std::string target = run_dir + "/export";
+  remove_abandoned_directories(target);
+  const std::string tmp = temporary_directory(target);
+  try {
+    task->export_model(tmp);
+    replace_directory(tmp, target);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
   std::cout << "exported to " << run_dir << "/export\n";
   return 0;
 }

@@ -19,6 +19,13 @@ struct RunContext {
 
 // The resolved config saved in a run directory, without its provenance block.
 Json saved_config(const std::string& run_dir);
+// The resolved config a run started with (config.json's run_info.started_with), or null for a
+// run of an older zoo.
+Json started_with(const std::string& run_dir);
+// Compares `now` with what the run started with: a changed task, model.* or init.* key is an
+// error naming it (the checkpoints hold the model it started with); when `resuming`, other
+// changed keys but train.max_steps are printed, old -> new.
+void check_settings_since_start(const std::string& run_dir, const Config& now, bool resuming);
 // base ("task" and what differs from the defaults, from `origin`) over the task's defaults, then
 // the --set assignments.
 RunContext resolve(const Json& base, const std::string& origin, const std::vector<std::string>& sets);

@@ -50,16 +50,8 @@ std::string coco_image_dir(const std::string& json_path, const std::string& firs
 }  // namespace
 
 DetectionDataset load_coco_json(const std::string& json_path, const DetectionLoadOptions& options) {
-  json doc;
-  {
-    std::ifstream in(json_path, std::ios::binary);
-    if (!in) fail(json_path, "cannot open");
-    try {
-      doc = json::parse(in);
-    } catch (const json::exception& e) {
-      fail(json_path, std::string("invalid JSON: ") + e.what());
-    }
-  }
+  json doc = read_json_data_file(json_path);
+
   for (const char* array : {"images", "annotations", "categories"})
     if (!key(doc, array, json_path).is_array()) fail(json_path, std::string("\"") + array + "\" is not an array");
 

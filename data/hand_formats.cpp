@@ -55,15 +55,7 @@ std::string check_record(const HandRecord& r) {
   return "";
 }
 
-json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path, std::string("invalid JSON: ") + e.what());
-  }
-}
+json read_json(const std::string& path) { return read_json_data_file(path); }
 
 double json_number(const json& v, const std::string& what) {
   if (!v.is_number()) throw std::runtime_error(what + " is not a number");

@@ -3,9 +3,12 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 
 #include "data/utf8.h"
 #include "io/error.h"
+#include "io/json_text.h"
+#include "io/user_file.h"
 
 namespace zoo {
 
@@ -13,7 +16,22 @@ namespace {
 constexpr const char* kSpace = " \t\r\n\v\f";
 }  // namespace
 
+void refuse_special_file(const std::string& path) {
+  const std::string kind = describe_path(path);
+  if (kind != "missing" && kind != "a regular file") fail(path, "is " + kind + ", not a regular file");
+}
+
+nlohmann::json read_json_data_file(const std::string& path) {
+  refuse_special_file(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail(path, "read error");
+  return parse_json_text(text, path, /*comments=*/false);
+}
+
 std::vector<std::string> read_lines(const std::string& path, const LineReadOptions& options) {
+  refuse_special_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open");
   std::vector<std::string> lines;

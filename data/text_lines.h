@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace zoo {
 
 struct LineReadOptions {
@@ -33,5 +35,11 @@ bool parse_int(const std::string& s, int& v);
 
 // throw UserError(where + ": " + what)
 [[noreturn]] void fail(const std::string& where, const std::string& what);
+// Refuses a directory, FIFO, device or socket at `path` by what it is (a FIFO would block the
+// open forever, /dev/zero be read until memory runs out); a missing file is left to the caller.
+void refuse_special_file(const std::string& path);
+// A whole JSON data file (a hand manifest, COCO annotations): refuse_special_file, "cannot open",
+// then io/json_text.h's bounded parse (errors "PATH:LINE: invalid JSON: ...").
+nlohmann::json read_json_data_file(const std::string& path);
 
 }  // namespace zoo

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
@@ -9,6 +10,7 @@
 
 #include "data/utf8.h"
 #include "io/error.h"
+#include "io/user_file.h"
 
 namespace zoo {
 namespace {
@@ -47,19 +49,24 @@ Vocab::Vocab(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {
 }
 
 Vocab Vocab::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path + ": cannot open vocabulary file");
+  // A regular file, bounded before it is read (a FIFO or /dev/zero is refused by what it is);
+  // lines at most 1 MiB, as every text file's.
+  constexpr size_t kMaxLineBytes = 1u << 20;
+  const std::string text = read_user_file(path, kMaxSettingsFileBytes, "a vocabulary");
   std::vector<std::string> tokens;
-  std::string line;
-  while (std::getline(in, line)) {
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, std::min(end - start, kMaxLineBytes + 1));
+    const std::string where = path + ":" + std::to_string(tokens.size() + 1);
+    if (end - start > kMaxLineBytes)
+      throw UserError(where + ": line of " + std::to_string(end - start) + " bytes exceeds the limit of " +
+                      std::to_string(kMaxLineBytes));
     while (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
-    if (!valid_utf8(line)) {
-      throw UserError(path + ":" + std::to_string(tokens.size() + 1) +
-                               ": invalid UTF-8 (not a vocab.txt?)");
-    }
+    if (!valid_utf8(line)) throw UserError(where + ": invalid UTF-8 (not a vocab.txt?)");
     tokens.push_back(std::move(line));
+    start = end + 1;
   }
-  if (in.bad()) throw UserError(path + ": read error");
   if (tokens.empty()) throw UserError(path + ": empty vocabulary file");
   if (const char* missing = missing_special(index_tokens(tokens))) {
     throw UserError(path + ": missing special token " + missing);

@@ -1,9 +1,12 @@
 #include "infer/export_dir.h"
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
+
+#include "io/json_text.h"
+#include "io/user_file.h"
+#include "io/zip_records.h"
 
 namespace zoo::infer {
 
@@ -19,19 +22,10 @@ ExportDir::ExportDir(const std::string& dir, std::initializer_list<const char*> 
   const std::string path = file("meta.json");
   if (!fs::is_directory(dir))
     throw std::runtime_error(dir + ": not an export directory (zoo export --run RUN writes RUN/export)");
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) throw std::runtime_error(path + ": cannot read (" + ec.message() + "); is " + dir + " an export directory?");
-  if (size > kMaxMetaBytes) throw std::runtime_error(path + ": " + std::to_string(size) + " bytes, too large for a meta.json");
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) throw std::runtime_error(path + ": cannot read");
-  try {
-    meta_ = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(path + ": invalid JSON: " + e.what());
-  }
+  // A regular file, bounded before it is read, nesting bounded (io/user_file.h, io/json_text.h).
+  if (describe_path(path) == "missing")
+    throw std::runtime_error(path + ": missing; is " + dir + " an export directory (zoo export --run RUN)?");
+  meta_ = parse_json_text(read_user_file(path, kMaxMetaBytes, "a meta.json"), path, /*comments=*/false);
   if (!meta_.is_object()) throw std::runtime_error(path + ": expected a JSON object");
   if (!meta_.contains("format_version"))
     throw std::runtime_error(path + ": has no format_version: written by an older zoo; export the run again with "
@@ -46,7 +40,7 @@ ExportDir::ExportDir(const std::string& dir, std::initializer_list<const char*> 
     if (task_ == t) return;
     expected += (expected.empty() ? "" : " or ") + std::string(t);
   }
-  throw std::runtime_error(path + ": an export of task " + task_ + ", not of " + expected);
+  throw std::runtime_error(path + ": an export of task " + text_excerpt(task_) + ", not of " + expected);
 }
 
 const nlohmann::json& ExportDir::at(const std::string& path) const {
@@ -63,13 +57,29 @@ const nlohmann::json& ExportDir::at(const std::string& path) const {
   return *node;
 }
 
+std::string ExportDir::file_at(const std::string& path) const {
+  const auto name = get<std::string>(path);
+  const fs::path relative(name);
+  if (name.empty() || relative.is_absolute() || relative.has_root_name())
+    fail(path, "must be a file name inside the export directory, got " + json_excerpt(name));
+  for (const auto& part : relative)
+    if (part == "..") fail(path, "must stay inside the export directory, got " + json_excerpt(name));
+  // A link inside the export may still point out of it: compare the resolved paths.
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(dir_, ec), target = fs::weakly_canonical(fs::path(dir_) / relative, ec);
+  const bool inside = std::mismatch(root.begin(), root.end(), target.begin(), target.end()).first == root.end();
+  if (ec || !inside)
+    fail(path, json_excerpt(name) + " resolves to " + target.string() + ", outside the export directory");
+  return file(name);
+}
+
 void ExportDir::fail(const std::string& path, const std::string& why) const {
   throw std::runtime_error(file("meta.json") + ": " + path + ": " + why);
 }
 
 torch::jit::Module ExportDir::load_module(const torch::Device& device) const {
   const std::string path = file("model.pt");
-  if (!fs::is_regular_file(path)) throw std::runtime_error(path + ": missing");
+  check_zip_file(path);  // a regular file of stored records, before LibTorch allocates any
   try {
     torch::jit::Module module = torch::jit::load(path, device);
     module.eval();

@@ -23,6 +23,9 @@ class ExportDir {
   const std::string& task() const { return task_; }
   const nlohmann::json& meta() const { return meta_; }
   std::string file(const std::string& name) const { return dir_ + "/" + name; }
+  // The file named by meta.json's string at `path` ("vocab"): a relative name that stays inside
+  // the export directory, links resolved; otherwise "DIR/meta.json: vocab: ..." is thrown.
+  std::string file_at(const std::string& path) const;
 
   // meta.json's value at a '/'-separated path ("input/image_size"), converted to T; throws
   // "DIR/meta.json: input/image_size: <why>" when absent or of another type.

@@ -22,7 +22,7 @@ std::unique_ptr<WordPieceTokenizer> open_tokenizer(const ExportDir& e) {
   o.max_chars_per_word = e.get<int>("tokenizer/max_chars_per_word");
   if (o.strip_accents < -1 || o.strip_accents > 1) e.fail("tokenizer/strip_accents", "must be -1, 0 or 1");
   if (o.max_chars_per_word < 1) e.fail("tokenizer/max_chars_per_word", "must be >= 1");
-  return std::make_unique<WordPieceTokenizer>(Vocab::load(e.file(e.get<std::string>("vocab"))), o);
+  return std::make_unique<WordPieceTokenizer>(Vocab::load(e.file_at("vocab")), o);
 }
 
 int64_t max_seq_len_of(const ExportDir& e) {

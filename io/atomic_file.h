@@ -19,4 +19,13 @@ void atomic_write_text(const std::string& path, const std::string& text);
 // Call it only while no other process writes there (the run directory's lock).
 int remove_stale_temporaries(const std::string& dir);
 
+// Directories are all-or-nothing the same way: built in temporary_directory(path)
+// ("<path>.<pid>.<random>.tmp", created empty), then put in place of `path` in one step by
+// replace_directory(): a reader sees the old directory or the new one, never a mix, and a kill
+// at any point leaves the old one whole. remove_abandoned_directories(path) removes the
+// temporary directories of `path` whose process is gone; returns how many.
+std::string temporary_directory(const std::string& path);
+void replace_directory(const std::string& from, const std::string& path);
+int remove_abandoned_directories(const std::string& path);
+
 }  // namespace zoo

@@ -12,6 +12,7 @@
 #include "io/atomic_file.h"
 #include "io/error.h"
 #include "io/safetensors_format.h"
+#include "io/user_file.h"
 #include "io/torch_save.h"
 
 namespace zoo {
@@ -39,24 +40,13 @@ std::string dtype_name(torch::Dtype t, const std::string& path, const std::strin
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw UserError(path + ": cannot open: " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw UserError(path + ": not a regular file");
-    }
-    size_ = static_cast<size_t>(st.st_size);
+    const UserFile file(path, "a safetensors checkpoint");  // a regular file; a FIFO cannot block
+    size_ = static_cast<size_t>(file.size());
     if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        const std::string why = std::strerror(errno);
-        ::close(fd);
-        throw UserError(path + ": cannot map: " + why);
-      }
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+      if (p == MAP_FAILED) throw UserError(path + ": cannot map: " + std::strerror(errno));
       data_ = static_cast<const unsigned char*>(p);
     }
-    ::close(fd);
   }
   ~MappedFile() {
     if (data_) ::munmap(const_cast<unsigned char*>(data_), size_);

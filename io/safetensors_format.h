@@ -17,6 +17,9 @@ namespace zoo::safetensors {
 // The header may not exceed this many bytes (the Python/Rust library's own limit).
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr size_t kMaxRank = 32;
+// Tensors in one file: BERT-large has 400, the largest published checkpoints a few thousand per
+// shard.
+constexpr size_t kMaxEntries = 100'000;
 
 struct Entry {
   std::string name;

@@ -4,7 +4,6 @@
 
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "io/error.h"
+#include "io/zip_records.h"
 #include "io/torch_save_types.h"
 
 namespace zoo {
@@ -344,7 +344,9 @@ class TorchSaveReader {
 }  // namespace
 
 std::map<std::string, torch::Tensor> read_torch_tensor_dict(const std::string& path) {
-  if (!std::ifstream(path)) throw UserError(path + ": cannot open file");
+  // A regular file whose records are stored, each within the file, before LibTorch's zip reader
+  // allocates what a record says it holds (io/zip_records.h).
+  check_zip_file(path);
   std::map<std::string, torch::Tensor> out;
   try {
     TorchSaveReader reader(path);

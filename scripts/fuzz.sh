@@ -11,7 +11,7 @@
 # Usage: scripts/fuzz.sh [seconds per target, default 60] [target regex, default all]
 #                        [extra libFuzzer flags, e.g. -runs=1000000]
 # Targets: safetensors sts_pairs text_corpus wordpiece hand_formats coco voc yolo detection_csv
-#          config torch_save
+#          config torch_save json_text zip_records meta_json
 # Exit status: 0 when nothing was found, 1 when a target crashed, hung, leaked or ran out of
 # memory (the input is in build-fuzz/<target>/ as crash-*, timeout-*, leak-* or oom-*), 77 when
 # clang is missing (CTest's skip code, tests/CMakeLists.txt).
@@ -33,23 +33,28 @@ mkdir -p "$out"
 
 # Each target: the project sources it compiles, then the libraries it links.
 declare -A sources libs
-sources[safetensors]="io/safetensors_format.cpp"
-sources[sts_pairs]="data/sts_pairs.cpp data/text_lines.cpp data/utf8.cpp"
-sources[text_corpus]="data/text_corpus.cpp data/text_lines.cpp data/utf8.cpp data/wordpiece.cpp data/vocab.cpp"
+sources[safetensors]="io/safetensors_format.cpp io/json_text.cpp"
+sources[sts_pairs]="data/sts_pairs.cpp data/text_lines.cpp data/utf8.cpp io/user_file.cpp io/json_text.cpp"
+sources[text_corpus]="data/text_corpus.cpp data/text_lines.cpp data/utf8.cpp data/wordpiece.cpp data/vocab.cpp io/user_file.cpp io/json_text.cpp"
 libs[text_corpus]="-licuuc"
-sources[wordpiece]="data/wordpiece.cpp data/vocab.cpp data/utf8.cpp"
+sources[wordpiece]="data/wordpiece.cpp data/vocab.cpp data/utf8.cpp io/user_file.cpp"
 libs[wordpiece]="-licuuc"
-sources[hand_formats]="data/hand_formats.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp"
+sources[hand_formats]="data/hand_formats.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp io/user_file.cpp io/json_text.cpp"
 libs[hand_formats]="-lopencv_imgcodecs -lopencv_imgproc -lopencv_core"
 for t in coco voc yolo detection_csv; do
-  sources[$t]="data/detection_formats.cpp data/detection_coco.cpp data/detection_voc.cpp data/detection_yolo.cpp data/detection_csv.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp"
+  sources[$t]="data/detection_formats.cpp data/detection_coco.cpp data/detection_voc.cpp data/detection_yolo.cpp data/detection_csv.cpp data/text_lines.cpp data/utf8.cpp data/image_file.cpp io/user_file.cpp io/json_text.cpp"
   libs[$t]="-ltinyxml2 -lopencv_imgcodecs -lopencv_imgproc -lopencv_core"
 done
-sources[config]="train/config.cpp io/json_file.cpp io/atomic_file.cpp data/utf8.cpp"
+sources[config]="train/config.cpp io/json_file.cpp io/json_text.cpp io/user_file.cpp io/atomic_file.cpp data/utf8.cpp"
 # LibTorch is not instrumented; the reader is, and LibTorch's allocations go through ASan's malloc.
-sources[torch_save]="io/torch_save_read.cpp"
+sources[torch_save]="io/torch_save_read.cpp io/zip_records.cpp io/user_file.cpp io/json_text.cpp"
 libs[torch_save]="-ltorch -ltorch_cpu -lc10"
-targets=(safetensors sts_pairs text_corpus wordpiece hand_formats coco voc yolo detection_csv config torch_save)
+sources[json_text]="io/json_text.cpp"
+sources[zip_records]="io/zip_records.cpp io/user_file.cpp io/json_text.cpp"
+sources[meta_json]="infer/export_dir.cpp io/json_text.cpp io/user_file.cpp io/zip_records.cpp"
+libs[meta_json]="-ltorch -ltorch_cpu -lc10"
+targets=(safetensors sts_pairs text_corpus wordpiece hand_formats coco voc yolo detection_csv config torch_save json_text
+         zip_records meta_json)
 
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
        -I. -isystem /usr/include/opencv4 -isystem /usr/include/torch/csrc/api/include -D_GLIBCXX_USE_CXX11_ABI=1)
@@ -121,6 +126,18 @@ seed() {
         head -n 6 "$data"/coco128/boxes_train2017.csv | sed -E 's#^images/train2017/[0-9]+\.jpg#a.jpg#' >"$corpus/real_coco128.csv"
       true ;;
     config) cp -n apps/configs/*.json "$corpus/" ;;
+    json_text|meta_json)  # a depth bomb and a size bomb (one 100 kB string), made here, not committed
+      printf '%*s' 100000 '' | tr ' ' '[' >"$corpus/bomb_depth.json"
+      { printf '{"vocab": "'; head -c 100000 /dev/zero | tr '\0' 'x'; printf '"}'; } >"$corpus/bomb_size.json" ;;
+    zip_records)  # torch.save's layout, a deflated record (a zip bomb: 10 MB of zeros) and a zip in a zip
+      [ -x /usr/bin/python3 ] && /usr/bin/python3 -c '
+import io, sys, zipfile, torch
+torch.save({"w": torch.arange(6.)}, sys.argv[1] + "/whole_file.pt")
+with zipfile.ZipFile(sys.argv[1] + "/bomb_size.pt", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("archive/data.pkl", bytes(10_000_000))
+inner = open(sys.argv[1] + "/bomb_size.pt", "rb").read()
+with zipfile.ZipFile(sys.argv[1] + "/bomb_depth.pt", "w", zipfile.ZIP_STORED) as z:
+    z.writestr("archive/data/0", inner)' "$corpus" 2>/dev/null || true ;;
     torch_save)  # a whole small checkpoint, written by Debian's torch (not committed: a weight file)
       [ -x /usr/bin/python3 ] && /usr/bin/python3 -c \
         'import sys, torch; torch.save({"w": torch.arange(6.).reshape(2, 3), "n": torch.tensor([7])}, sys.argv[1])' \

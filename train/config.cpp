@@ -2,6 +2,7 @@
 
 
 #include "data/utf8.h"
+#include "io/json_text.h"
 
 namespace zoo {
 
@@ -40,11 +41,11 @@ void Config::merge_into(Json& base, const Json& overrides, const std::string& or
                         const std::string& prefix) {
   for (const auto& [key, value] : overrides.items()) {
     const std::string dotted = prefix.empty() ? key : prefix + "." + key;
-    if (!base.contains(key)) throw UserError(origin + ": unknown key '" + dotted + "'");
+    if (!base.contains(key)) throw UserError(origin + ": unknown key '" + text_excerpt(dotted) + "'");
     Json& slot = base[key];
     if (!compatible(slot, value))
       throw UserError(origin + ": key '" + dotted + "' must be " + kind_of(slot) + ", got " +
-                      kind_of(value) + " " + value.dump());
+                      kind_of(value) + " " + json_excerpt(value));
     if (slot.is_object() && !slot.empty()) {
       merge_into(slot, value, origin, dotted);
     } else {
@@ -57,7 +58,7 @@ void Config::merge_into(Json& base, const Json& overrides, const std::string& or
 void Config::set(const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw UserError("--set '" + assignment + "': expected key.path=value");
+    throw UserError("--set '" + text_excerpt(assignment) + "': expected key.path=value");
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
   // Key and value must be UTF-8: a bare-word value or a key segment ends up in the config (or in
@@ -66,8 +67,8 @@ void Config::set(const std::string& assignment) {
   if (!valid_utf8(assignment)) throw UserError("--set " + key + ": not valid UTF-8");
   Json value;
   try {
-    value = Json::parse(text);
-  } catch (const Json::exception&) {  // parse_error, or out_of_range for 1e999
+    value = parse_json_text(text, "--set " + key, /*comments=*/false);  // nesting bounded
+  } catch (const UserError&) {  // a syntax error, 1e999, or too deep
     value = text;  // a bare word such as adamw is a string
   }
   // Build {"a": {"b": value}} from "a.b" and merge it.
@@ -116,7 +117,7 @@ void Config::fail(const std::string& dotted_key, const std::string& message) con
   const std::string origin = it == origin_.end() ? "config (default value)" : it->second;
   std::string shown;
   try {
-    shown = " (got " + at(dotted_key).dump() + ")";
+    shown = " (got " + json_excerpt(at(dotted_key)) + ")";
   } catch (const UserError&) {
   }
   throw UserError(origin + ": " + dotted_key + " " + message + shown);

@@ -5,7 +5,10 @@
 #include <utility>
 #include <vector>
 
+#include "io/atomic_file.h"
+#include "io/json_text.h"
 #include "io/safetensors.h"
+#include "io/user_file.h"
 #include "io/formats/hf_bert.h"
 #include "train/trainer.h"
 
@@ -15,10 +18,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Something is at `path` (a FIFO or a directory is then refused by its reader, by what it is,
+// rather than called missing).
+bool present(const std::string& path) { return describe_path(path) != "missing"; }
+
 const Json* member(const Json& j, const std::string& key) { return j.contains(key) ? &j.at(key) : nullptr; }
 
 bool get_bool(const Json& j, const std::string& key, const std::string& path) {
-  if (!j.at(key).is_boolean()) throw UserError(path + ": '" + key + "' must be true or false, got " + j.at(key).dump());
+  if (!j.at(key).is_boolean()) throw UserError(path + ": '" + key + "' must be true or false, got " + json_excerpt(j.at(key)));
   return j.at(key).get<bool>();
 }
 
@@ -40,9 +47,16 @@ std::vector<std::pair<std::string, std::string>> read_modules(const std::string&
       throw UserError(where + ": needs string keys 'type' and 'path'");
     const std::string type = m.at("type").get<std::string>(), path = m.at("path").get<std::string>();
     if (type != expected[out.size()])
-      throw UserError(where + ": 'type' is \"" + type + "\"; supported: Transformer, Pooling, then optionally Normalize");
+      throw UserError(where + ": 'type' is " + json_excerpt(type) + "; supported: Transformer, Pooling, then optionally Normalize");
     if (path.find("..") != std::string::npos || (!path.empty() && path[0] == '/'))
       throw UserError(where + ": 'path' must stay inside the checkpoint directory");
+    // A module's folder may be a link (a cache keeps its files as links into a blob store), but
+    // it must resolve inside the checkpoint: compared on resolved paths, not strings.
+    std::error_code ec;
+    const fs::path inside = fs::weakly_canonical(root, ec), target = fs::weakly_canonical(fs::path(root) / path, ec);
+    if (ec || std::mismatch(inside.begin(), inside.end(), target.begin(), target.end()).first != inside.end())
+      throw UserError(where + ": 'path' " + json_excerpt(path) + " resolves to " + target.string() +
+                      ", outside the checkpoint directory");
     out.emplace_back(type, path.empty() ? root : root + "/" + path);
   }
   return out;
@@ -71,16 +85,16 @@ void read_sentence_transformers(const std::string& root, PretrainedBert& p) {
   if (p.pooling.empty()) throw UserError(pooling_path + ": no pooling mode is on (mean, cls or max)");
   if (const Json* dim = member(pool, "word_embedding_dimension");
       dim && !(dim->is_number_integer() && dim->get<int64_t>() == p.bert.hidden_size))
-    throw UserError(pooling_path + ": 'word_embedding_dimension' is " + dim->dump() + ", the encoder's hidden size is " +
+    throw UserError(pooling_path + ": 'word_embedding_dimension' is " + json_excerpt(*dim) + ", the encoder's hidden size is " +
                     std::to_string(p.bert.hidden_size));
 
   const std::string st_path = p.dir + "/sentence_bert_config.json";
-  if (fs::exists(st_path)) {
+  if (present(st_path)) {
     const Json st = read_json_file(st_path);
     if (!st.is_object()) throw UserError(st_path + ": expected a JSON object");
     if (const Json* n = member(st, "max_seq_length")) {
       if (!n->is_number_integer() || n->get<int64_t>() < 3)
-        throw UserError(st_path + ": 'max_seq_length' must be an integer >= 3, got " + n->dump());
+        throw UserError(st_path + ": 'max_seq_length' must be an integer >= 3, got " + json_excerpt(*n));
       p.max_seq_length = n->get<int64_t>();
     }
     // Lower-casing the input before a cased tokenizer is not what our tokenizer's lower_case
@@ -96,34 +110,34 @@ PretrainedBert open_pretrained_bert(const std::string& dir, bool need_weights) {
   if (!fs::is_directory(dir)) throw UserError(dir + ": not a directory");
   PretrainedBert p;
   p.dir = dir;
-  const bool sentence_transformers = fs::exists(dir + "/modules.json");
+  const bool sentence_transformers = present(dir + "/modules.json");
   if (sentence_transformers) p.dir = read_modules(dir)[0].second;
   const std::string config_path = p.dir + "/config.json";
-  if (!fs::exists(config_path)) throw UserError(config_path + ": missing (a BERT checkpoint needs its config.json)");
+  if (!present(config_path)) throw UserError(config_path + ": missing (a BERT checkpoint needs its config.json)");
   p.bert = read_hf_bert_config(config_path);
   for (const char* name : {"model.safetensors", "pytorch_model.bin", "weights.pt"})
-    if (fs::exists(p.dir + "/" + name)) {
+    if (present(p.dir + "/" + name)) {
       p.weights_path = p.dir + "/" + name;
       break;
     }
   if (p.weights_path.empty() && need_weights)
     throw UserError(p.dir + ": no weights (model.safetensors, pytorch_model.bin or weights.pt)");
   p.vocab_path = p.dir + "/vocab.txt";
-  if (!fs::exists(p.vocab_path)) throw UserError(p.vocab_path + ": missing (a WordPiece vocabulary is needed)");
+  if (!present(p.vocab_path)) throw UserError(p.vocab_path + ": missing (a WordPiece vocabulary is needed)");
 
   const std::string tok_path = p.dir + "/tokenizer_config.json";
-  if (fs::exists(tok_path)) {
+  if (present(tok_path)) {
     const Json t = read_json_file(tok_path);
     if (!t.is_object()) throw UserError(tok_path + ": expected a JSON object");
     if (const Json* cls = member(t, "tokenizer_class");
         cls && !(cls->is_string() && (cls->get<std::string>() == "BertTokenizer" ||
                                       cls->get<std::string>() == "BertTokenizerFast")))
-      throw UserError(tok_path + ": 'tokenizer_class' is " + cls->dump() + ", only BERT's WordPiece is supported");
+      throw UserError(tok_path + ": 'tokenizer_class' is " + json_excerpt(*cls) + ", only BERT's WordPiece is supported");
     if (member(t, "do_lower_case")) p.lower_case = get_bool(t, "do_lower_case", tok_path);
     if (member(t, "tokenize_chinese_chars")) p.tokenize_chinese_chars = get_bool(t, "tokenize_chinese_chars", tok_path);
     if (const Json* s = member(t, "strip_accents")) {
       if (!s->is_null() && !s->is_boolean())
-        throw UserError(tok_path + ": 'strip_accents' must be null, true or false, got " + s->dump());
+        throw UserError(tok_path + ": 'strip_accents' must be null, true or false, got " + json_excerpt(*s));
       p.strip_accents = s->is_null() ? -1 : s->get<bool>() ? 1 : 0;
     }
     // transformers writes a huge placeholder (1e30) when a checkpoint sets no limit.
@@ -142,16 +156,34 @@ PretrainedBert open_run_init_checkpoint(const std::string& dir, const std::strin
   PretrainedBert p = open_pretrained_bert(dir);
   if (run_dir.empty() || !load_weights) return p;
   // Settings are small: *.json and vocab.txt, two levels deep (sentence-transformers keeps the
-  // pooling config in 1_Pooling/). Copied to a temporary folder renamed into place.
+  // pooling config in 1_Pooling/). Copied to a temporary folder renamed into place, each by its
+  // own name below `dir`: in a huggingface_hub cache snapshot every file is a link into
+  // ../../blobs/, and the copy holds the content under the link's name. A link is followed to a
+  // regular file wherever it lies (read bounded, as every settings file); one to anything else
+  // is refused. Nothing is written outside the run directory.
   const std::string tmp = copy + ".tmp";
   fs::remove_all(tmp);
-  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
-    if (it.depth() >= 1) it.disable_recursion_pending();
-    const fs::path& from = it->path();
-    if (!it->is_regular_file() || !(from.extension() == ".json" || from.filename() == "vocab.txt")) continue;
-    const fs::path to = fs::path(tmp) / fs::relative(from, dir);
-    fs::create_directories(to.parent_path());
-    fs::copy_file(from, to);
+  try {
+    const fs::path root = fs::weakly_canonical(dir);
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink);
+         it != fs::recursive_directory_iterator(); ++it) {
+      const fs::path& from = it->path();
+      if (it->is_directory()) {
+        // A linked folder is followed only where it resolves inside the checkpoint.
+        const fs::path target = fs::weakly_canonical(from);
+        if (it.depth() >= 1 || std::mismatch(root.begin(), root.end(), target.begin(), target.end()).first != root.end())
+          it.disable_recursion_pending();
+        continue;
+      }
+      if (!(from.extension() == ".json" || from.filename() == "vocab.txt")) continue;
+      const fs::path to = fs::path(tmp) / from.lexically_relative(dir);
+      fs::create_directories(to.parent_path());
+      atomic_write_text(to.string(), read_user_file(from.string(), kMaxSettingsFileBytes, "a checkpoint's settings file"));
+    }
+  } catch (...) {  // nothing half-made is left in the run
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
   }
   fs::remove_all(copy);
   fs::rename(tmp, copy);

@@ -10,13 +10,17 @@ namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
 
+// SIGHUP too: a closed terminal or a dropped ssh session should stop a run the way Ctrl-C does,
+// with its checkpoint, not kill it between two.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
 extern "C" void on_stop_signal(int sig) {
   g_stop_signal = sig;
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
-  sigaction(SIGINT, &dfl, nullptr);  // async-signal-safe: the next signal takes the default action
-  sigaction(SIGTERM, &dfl, nullptr);
+  // async-signal-safe: the next signal takes the default action
+  for (const int stop : kStopSignals) sigaction(stop, &dfl, nullptr);
 }
 
 }  // namespace
@@ -27,8 +31,7 @@ void install_stop_handlers() {
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;  // a read or write in progress is not interrupted
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  for (const int stop : kStopSignals) sigaction(stop, &sa, nullptr);
 }
 
 int stop_signal() { return g_stop_signal; }

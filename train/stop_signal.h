@@ -1,5 +1,6 @@
 #pragma once
-// Graceful stop, as Lightning and the HF Trainer do it: the first SIGINT or SIGTERM asks training
+// Graceful stop, as Lightning and the HF Trainer do it: the first SIGINT, SIGTERM or SIGHUP (a
+// closed terminal) asks training
 // to stop after the current step (the trainer then writes last.pt and returns); the handler
 // restores the default action, so a second signal ends the process at once.
 namespace zoo {

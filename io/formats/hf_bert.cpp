@@ -10,7 +10,9 @@
 
 #include "io/safetensors.h"
 #include "io/error.h"
+#include "io/json_text.h"
 #include "io/json_file.h"
+#include "io/json_text.h"
 
 namespace zoo {
 namespace {
@@ -110,6 +112,11 @@ void load_into(const std::string& path, const std::map<std::string, torch::Tenso
     if (!found->second.sizes().equals(param.sizes()))
       throw UserError(path + ": key '" + found->first + "' has shape " + shape_of(found->second) +
                       ", the model expects " + shape_of(param));
+    // A NaN or infinity would pass every later check and surface as a NaN loss or score.
+    if (found->second.is_floating_point() && !torch::isfinite(found->second).all().item<bool>())
+      throw UserError(path + ": tensor '" + found->first + "' holds " +
+                      std::to_string(torch::logical_not(torch::isfinite(found->second)).sum().item<int64_t>()) +
+                      " NaN or infinite values");
     for (const auto& alias : names) used.insert(alias);
     copies.emplace_back(param, found->second);
   }
@@ -126,6 +133,10 @@ std::string encoder_prefix(const std::map<std::string, torch::Tensor>& dict) {
   return "";
 }
 
+// 10x BERT-large (340 M): far above any BERT we can train on a CPU, far below what the
+// issue's num_hidden_layers 100000 or max_position_embeddings 1e12 would allocate.
+constexpr double kMaxBertParameters = 4e9;
+
 }  // namespace
 
 BertConfig read_hf_bert_config(const std::string& path) {
@@ -134,18 +145,18 @@ BertConfig read_hf_bert_config(const std::string& path) {
   const auto get_int = [&](const char* key, int64_t fallback) -> int64_t {
     if (!j.contains(key)) return fallback;
     if (!j.at(key).is_number_integer())
-      throw UserError(path + ": '" + key + "' must be an integer, got " + j.at(key).dump());
+      throw UserError(path + ": '" + key + "' must be an integer, got " + json_excerpt(j.at(key)));
     return j.at(key).get<int64_t>();
   };
   const auto get_double = [&](const char* key, double fallback) -> double {
     if (!j.contains(key)) return fallback;
     if (!j.at(key).is_number())
-      throw UserError(path + ": '" + key + "' must be a number, got " + j.at(key).dump());
+      throw UserError(path + ": '" + key + "' must be a number, got " + json_excerpt(j.at(key)));
     return j.at(key).get<double>();
   };
   const auto require_string = [&](const char* key, const char* only, const char* why) {
     if (j.contains(key) && !(j.at(key).is_string() && j.at(key).get<std::string>() == only))
-      throw UserError(path + ": '" + key + "' is " + j.at(key).dump() + ", only \"" + only +
+      throw UserError(path + ": '" + key + "' is " + json_excerpt(j.at(key)) + ", only \"" + only +
                       "\" is supported (" + why + ")");
   };
   require_string("model_type", "bert", "BERT's layout; RoBERTa offsets its positions by the padding id");
@@ -167,7 +178,7 @@ BertConfig read_hf_bert_config(const std::string& path) {
   c.initializer_range = get_double("initializer_range", 0.02);
   if (j.contains("zoo_norm_first")) {
     if (!j.at("zoo_norm_first").is_boolean())
-      throw UserError(path + ": 'zoo_norm_first' must be true or false, got " + j.at("zoo_norm_first").dump());
+      throw UserError(path + ": 'zoo_norm_first' must be true or false, got " + json_excerpt(j.at("zoo_norm_first")));
     c.norm_first = j.at("zoo_norm_first").get<bool>();
   }
   // null means "no padding token": no embedding row is special.
@@ -186,6 +197,27 @@ BertConfig read_hf_bert_config(const std::string& path) {
   if (c.hidden_size % c.num_heads != 0)
     throw UserError(path + ": hidden_size " + std::to_string(c.hidden_size) +
                     " is not a multiple of num_attention_heads " + std::to_string(c.num_heads));
+  // Values LibTorch would take and turn into its own message or a NaN at step 1.
+  for (const auto& [key, p] : {std::pair<const char*, double>{"hidden_dropout_prob", c.hidden_dropout},
+                               {"attention_probs_dropout_prob", c.attention_dropout}})
+    if (!(p >= 0 && p < 1)) throw UserError(path + ": '" + key + "' must be in [0, 1), got " + json_excerpt(p));
+  if (!(c.layer_norm_eps > 0 && c.layer_norm_eps < 1))
+    throw UserError(path + ": 'layer_norm_eps' must be in (0, 1), got " + json_excerpt(c.layer_norm_eps));
+  if (!(c.initializer_range >= 0 && c.initializer_range < 1))
+    throw UserError(path + ": 'initializer_range' must be in [0, 1), got " + json_excerpt(c.initializer_range));
+  if (c.pad_token_id >= c.vocab_size)
+    throw UserError(path + ": 'pad_token_id' " + std::to_string(c.pad_token_id) + " is not below vocab_size " +
+                    std::to_string(c.vocab_size));
+  // The model's size before anything is allocated: embeddings, then per layer the attention's
+  // four H x H projections and the feed-forward's two H x I ones (biases and norms are small).
+  const double h = static_cast<double>(c.hidden_size), parameters =
+      h * (static_cast<double>(c.vocab_size) + static_cast<double>(c.max_position) + static_cast<double>(c.type_vocab_size)) +
+      static_cast<double>(c.num_layers) * (4 * h * h + 2 * h * static_cast<double>(c.intermediate_size));
+  if (parameters > kMaxBertParameters)
+    throw UserError(path + ": describes a model of ~" + std::to_string(static_cast<int64_t>(parameters / 1e6)) +
+                    " M parameters (vocab_size, hidden_size, num_hidden_layers, intermediate_size, "
+                    "max_position_embeddings), over the limit of " +
+                    std::to_string(static_cast<int64_t>(kMaxBertParameters / 1e6)) + " M");
   return c;
 }
 

@@ -63,7 +63,7 @@ TEST(Cli, DoctorFlagsAGenericBlasKernelWithItsFix) {
 TEST(Cli, MissingConfigFile) {
   const auto r = run("zoo train --config /nonexistent/cfg.json");
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.output, "zoo: error: /nonexistent/cfg.json: cannot open file\n");
+  EXPECT_EQ(r.output, "zoo: error: /nonexistent/cfg.json: missing\n");
 }
 
 TEST(Cli, MalformedConfigNamesFileAndLine) {

@@ -83,6 +83,17 @@ TEST(KeypointsCli, TrainEvalExportPredictOnSyntheticHands) {
   EXPECT_NE(r.output.find(drawn), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("little_tip"), std::string::npos) << r.output;
   EXPECT_FALSE(cv::imread(drawn).empty());
+  // Two inputs with one file name (issue 29: the second drawing overwrote the first) get two
+  // pictures.
+  const std::string other = temp_path("other");
+  fs::create_directories(other);
+  fs::copy_file(image, other + "/" + fs::path(image).filename().string());
+  r = run("zoo predict --run " + dir + " " + image + " " + other + "/" + fs::path(image).filename().string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string second = dir + "/predictions/" + fs::path(image).stem().string() + "_2_pred.png";
+  EXPECT_NE(r.output.find(second), std::string::npos) << r.output;
+  EXPECT_FALSE(cv::imread(second).empty());
+  fs::remove_all(other);
   r = run("zoo predict --run " + dir + " /nonexistent/hand.jpg");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.output, "zoo: error: /nonexistent/hand.jpg: no such image file\n");

@@ -2,12 +2,14 @@
 // checkpoint is a one-line error that leaves the previous checkpoint and no temporary file; one
 // writer per run directory; SIGINT/SIGTERM stop after the current step with last.pt written.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -107,7 +109,8 @@ TEST(Reliability, OneWriterPerRunDirectory) {
 }
 
 TEST(Reliability, InterruptStopsAfterTheStepWithACheckpoint) {
-  for (const char* sig : {"INT", "TERM"}) {
+  // HUP too: a closed terminal stops a run like Ctrl-C, with its checkpoint.
+  for (const char* sig : {"INT", "TERM", "HUP"}) {
     const std::string dir = temp_path(std::string("signal_") + sig);
     // Enough steps that the signal lands mid-training; no periodic checkpoints.
     const auto r = shell(std::string(ZOO_BIN_DIR) + "/train_mlm" + kTiny +
@@ -115,7 +118,8 @@ TEST(Reliability, InterruptStopsAfterTheStepWithACheckpoint) {
                          " > " + dir + ".log 2>&1 &\npid=$!\n"
                          "while ! grep -q 'step 20/' " + dir + ".log 2>/dev/null; do sleep 0.1; done\n"
                          "kill -" + sig + " $pid\nwait $pid\necho status=$?\ncat " + dir + ".log\n");
-    const std::string expected_status = std::string("status=") + (std::string(sig) == "INT" ? "130" : "143");
+    const std::string expected_status =
+        std::string("status=") + (std::string(sig) == "INT" ? "130" : std::string(sig) == "TERM" ? "143" : "129");
     EXPECT_NE(r.output.find(expected_status), std::string::npos) << r.output;
     const auto at = r.output.find("stopped at step ");
     ASSERT_NE(at, std::string::npos) << r.output;
@@ -126,6 +130,38 @@ TEST(Reliability, InterruptStopsAfterTheStepWithACheckpoint) {
     EXPECT_EQ(resumed.status, 0) << resumed.output;
     EXPECT_NE(resumed.output.find("at step " + std::to_string(step) + "\n"), std::string::npos) << resumed.output;
   }
+}
+
+// Issue 29: an edited config.json was not compared with the checkpoints. A changed model is
+// refused by name (export, eval, resume); other changed settings are named when resuming.
+TEST(Reliability, EditedRunConfigIsComparedWithWhatTheRunStartedWith) {
+  const std::string dir = temp_path("edited");
+  auto r = zoo::testing::run_binary("train_mlm" + kTiny + " --set train.max_steps=2 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto edit = [&](const std::function<void(Json&)>& change) {
+    Json j = Json::parse(std::ifstream(dir + "/config.json"));
+    change(j);
+    std::ofstream(dir + "/config.json") << j.dump(2);
+  };
+  const double lr = Json::parse(std::ifstream(dir + "/config.json"))["optim"]["lr"].get<double>();
+  edit([](Json& j) { j["optim"]["lr"] = 0.125; });
+  r = zoo::testing::run_binary("train_mlm --resume --seed 99 --set train.max_steps=3 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resume: settings changed since the run started: optim.lr " + Json(lr).dump() +
+                          " -> 0.125, train.seed 0 -> 99 ("),
+            std::string::npos)
+      << r.output;
+  edit([](Json& j) { j["model"]["hidden_size"] = 64; });
+  for (const std::string& command : {"zoo export --run " + dir, "train_mlm --resume --set train.max_steps=4 --out " + dir}) {
+    r = zoo::testing::run_binary(command);
+    EXPECT_EQ(r.status, 1) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(dir + "/config.json: model.hidden_size is 64 but the run started with 32: its checkpoints hold "
+                                  "that model"),
+              std::string::npos)
+        << command << "\n" << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/export"));
+  fs::remove_all(dir);
 }
 
 // A hand data set on disk: `n` generated hands as PNGs and a CSV in millimetres.
@@ -238,6 +274,8 @@ TEST(Reliability, UnreadableImagesAreCountedAndNamedInTheDataReport) {
 
 TEST(Reliability, RejectedConfigsNameTheKeyAndLeaveNoRunBehind) {
   const std::string dir = temp_path("rejected"), boxes_dir = temp_path("boxes"), boxes_csv = boxes_dir + "/boxes.csv";
+  const std::string fifo = temp_path("fifo.json");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   fs::create_directories(boxes_dir);
   for (const char* name : {"a.png", "b.png"}) cv::imwrite(boxes_dir + "/" + name, cv::Mat(48, 64, CV_8UC3, cv::Scalar(90)));
   std::ofstream(boxes_csv) << "image,width,height,class,x1,y1,x2,y2\na.png,100,100,cat,10,10,40,40\n"
@@ -250,7 +288,11 @@ TEST(Reliability, RejectedConfigsNameTheKeyAndLeaveNoRunBehind) {
       {"train_sts --set data.format=xml", "data.format must be one of auto, stsb, csv, sick, jsonl (got \"xml\")"},
       {"train_rpn --set data.format=kitti --set data.train_file=" + std::string(ZOO_SOURCE_DIR) + "/README.md",
        "data.format must be one of auto, coco, voc, yolo, csv (got \"kitti\")"},
-      {"zoo train --config " + std::string(ZOO_SOURCE_DIR) + "/apps", "/apps: is a directory, not a JSON file"},
+      {"zoo train --config " + std::string(ZOO_SOURCE_DIR) + "/apps", "/apps: is a directory, not a regular file"},
+      // Special files: refused by what they are, before a byte is read (/dev/zero would be read
+      // until memory ran out, a FIFO would block open() forever).
+      {"zoo train --config /dev/zero", "/dev/zero: is a character device, not a regular file"},
+      {"zoo train --config " + fifo, fifo + ": is a FIFO, not a regular file"},
       // Sizes nothing holds: refused from a probe of one held-out batch, before the first step.
       {"train_sts --set train.batch_size=1000000000 --set data.synthetic_pairs=10",
        "train.batch_size 1000000000 needs ~"},

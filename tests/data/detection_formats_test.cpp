@@ -130,7 +130,7 @@ TEST(DetectionFormats, CocoErrorsNameTheKey) {
   EXPECT_NE(error(R"({"image_id": 1, "category_id": 1, "bbox": [1, 2, "3", 4]})").find("annotations[0]"),
             std::string::npos);
   write_file(dir / "bad.json", "{\"images\": [");
-  EXPECT_NE(error_of([&] { load_coco_json((dir / "bad.json").string()); }).find("bad.json: invalid JSON"),
+  EXPECT_NE(error_of([&] { load_coco_json((dir / "bad.json").string()); }).find("bad.json:1: invalid JSON"),
             std::string::npos);
   write_file(dir / "missing.json", R"({"images": [{"id": 1, "file_name": "a.jpg", "width": 8, "height": 8},
       {"id": 2, "file_name": "gone.jpg", "width": 8, "height": 8}], "categories": [], "annotations": []})");

@@ -126,7 +126,7 @@ TEST(HandFormats, MalformedManifestNamesFileAndSample) {
   write_file(dir / "broken.json", "{\"samples\": [");
   EXPECT_NE(error_of([&] {
               load_hand_manifest((dir / "broken.json").string());
-            }).find((dir / "broken.json").string() + ": invalid JSON"),
+            }).find((dir / "broken.json").string() + ":1: invalid JSON"),
             std::string::npos);
   write_file(dir / "empty.json", "{\"samples\": []}");
   EXPECT_EQ(error_of([&] { load_hand_manifest((dir / "empty.json").string()); }),

@@ -4,6 +4,7 @@
 #include "infer/predictors.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <opencv2/imgproc.hpp>
@@ -253,6 +254,7 @@ TEST_F(Predictors, RefuseWhatTheyCannotReadNamingTheFile) {
     change(j);
     std::ofstream(meta) << j.dump();
   };
+  const nlohmann::json original = nlohmann::json::parse(std::ifstream(meta));
   rewrite([](nlohmann::json& j) { j["format_version"] = 99; });
   EXPECT_EQ(error([&] { infer::SentenceSimilarity s(path("export")); }),
             meta + ": format_version 99, but this zoo reads version 1; export the run again with this zoo");
@@ -261,8 +263,25 @@ TEST_F(Predictors, RefuseWhatTheyCannotReadNamingTheFile) {
   rewrite([](nlohmann::json& j) { j["max_seq_len"] = 32, j["match_class"] = {1, 2}; });
   EXPECT_NE(error([&] { infer::SentenceSimilarity s(path("export")); }).find(meta + ": match_class: must have one entry"),
             std::string::npos);
+  // Every path in meta.json stays inside the export (issue 29: "../" read another export's
+  // vocabulary, or /etc/passwd as one), links resolved.
+  const std::string outside = path("outside.txt");
+  std::ofstream(outside) << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  fs::create_symlink(outside, path("export/link.txt"));
+  const std::vector<std::pair<std::string, std::string>> escapes = {
+      {"../outside.txt", "vocab: must stay inside the export directory, got \"../outside.txt\""},
+      {"/etc/passwd", "vocab: must be a file name inside the export directory, got \"/etc/passwd\""},
+      {"link.txt", "vocab: \"link.txt\" resolves to " + fs::weakly_canonical(outside).string() +
+                       ", outside the export directory"}};
+  for (const auto& [vocab, expected] : escapes) {
+    rewrite([&](nlohmann::json& j) { j = original, j["vocab"] = vocab; });
+    EXPECT_EQ(error([&] { infer::SentenceSimilarity s(path("export")); }), meta + ": " + expected);
+  }
   std::ofstream(meta) << "{";
-  EXPECT_EQ(error([&] { infer::SentenceSimilarity s(path("export")); }).rfind(meta + ": invalid JSON", 0), 0u);
+  EXPECT_EQ(error([&] { infer::SentenceSimilarity s(path("export")); }).rfind(meta + ":1: invalid JSON", 0), 0u);
+  fs::remove(meta);
+  ASSERT_EQ(::mkfifo(meta.c_str(), 0600), 0);  // would block a plain open() forever
+  EXPECT_EQ(error([&] { infer::SentenceSimilarity s(path("export")); }), meta + ": is a FIFO, not a regular file");
 }
 
 }  // namespace

@@ -159,6 +159,24 @@ TEST_F(BertIoTest, ConfigRoundTripAndErrors) {
   write_json_file(path("heads.json"), bad);
   expect_user_error([&] { read_hf_bert_config(path("heads.json")); },
                     {path("heads.json"), "multiple"});
+  // Absurd architectures (issue 29): refused from the config, naming the key, before anything
+  // is allocated or LibTorch's own message (or a NaN at step 1) is reached.
+  const std::vector<std::pair<Json, std::string>> absurd = {
+      // 100000 x (4 x 768^2 + 2 x 768 x 3072) = 707,788.8 M, plus 0.05 M of embeddings.
+      {{{"num_hidden_layers", 100000}, {"hidden_size", 768}, {"intermediate_size", 3072}},
+       "describes a model of ~707788 M parameters (vocab_size, hidden_size, num_hidden_layers"},
+      {{{"max_position_embeddings", int64_t{1000000000000}}}, "over the limit of 4000 M"},
+      {{{"intermediate_size", int64_t{10000000000}}}, "over the limit of 4000 M"},
+      {{{"hidden_dropout_prob", 1.5}}, "'hidden_dropout_prob' must be in [0, 1), got 1.5"},
+      {{{"attention_probs_dropout_prob", -0.1}}, "'attention_probs_dropout_prob' must be in [0, 1), got -0.1"},
+      {{{"layer_norm_eps", -1}}, "'layer_norm_eps' must be in (0, 1), got -1.0"},
+      {{{"pad_token_id", 1000}}, "'pad_token_id' 1000 is not below vocab_size"}};
+  for (const auto& [change, expected] : absurd) {
+    bad = j;
+    bad.update(change);
+    write_json_file(path("absurd.json"), bad);
+    expect_user_error([&] { read_hf_bert_config(path("absurd.json")); }, {path("absurd.json"), expected});
+  }
 }
 
 TEST_F(BertIoTest, SaveLoadRoundTripKeepsTying) {

@@ -2,6 +2,7 @@
 #include "data/wordpiece.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
@@ -222,6 +223,23 @@ TEST(Vocab, LoadErrorsNameTheFile) {
   EXPECT_NE(runtime_error_message([&] { Vocab::load(binary); }).find(binary + ":3"),
             std::string::npos);
   for (const auto& p : {empty, no_mask, binary}) std::remove(p.c_str());
+}
+
+// Issue 29: a vocab.txt that is a FIFO or /dev/zero was read until memory ran out or blocked in
+// open(); the README's 1 MiB line bound was not applied to it.
+TEST(Vocab, SpecialFilesAndLongLinesAreRefused) {
+  const std::string fifo = temp_path("fifo.txt");
+  std::remove(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(runtime_error_message([&] { Vocab::load(fifo); }), fifo + ": is a FIFO, not a regular file");
+  EXPECT_EQ(runtime_error_message([&] { Vocab::load("/dev/zero"); }), "/dev/zero: is a character device, not a regular file");
+  const std::string long_line = temp_path("long.txt");
+  write_file(long_line, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" + std::string((1u << 20) + 1, 'a') + "\n");
+  EXPECT_EQ(runtime_error_message([&] { Vocab::load(long_line); }),
+            long_line + ":6: line of 1048577 bytes exceeds the limit of 1048576");
+  write_file(long_line, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" + std::string(1u << 20, 'a'));  // at the bound: fine
+  EXPECT_EQ(Vocab::load(long_line).size(), 6);
+  for (const auto& p : {fifo, long_line}) std::remove(p.c_str());
 }
 
 }  // namespace

@@ -1,0 +1,100 @@
+// A run started from a huggingface_hub cache snapshot (issue 29), as a user would: every file
+// of models--X/snapshots/REV/ is a relative link into ../../blobs/. The run trains, keeps the
+// settings by their own names in init_checkpoint/, exports (all or nothing: no temporary left),
+// resumes from its copy, and writes nothing outside the run directory.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <set>
+
+#include "io/formats/hf_bert.h"
+#include "models/sts.h"
+#include "tests/apps/run_binary.h"
+#include "train/hf_checkpoint.h"
+
+namespace zoo {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string bytes_of(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::set<std::string> listing(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) out.insert(e.path().lexically_relative(dir).string());
+  return out;
+}
+
+// A tiny sentence-transformers checkpoint (our exporter's layout), moved into huggingface_hub's
+// cache layout under `hub`; returns the snapshot folder.
+std::string tiny_snapshot(const fs::path& base) {
+  const fs::path model = base / "model";
+  BertConfig c;
+  c.vocab_size = 11, c.hidden_size = 8, c.num_layers = 1, c.num_heads = 2, c.intermediate_size = 16, c.max_position = 32;
+  torch::manual_seed(0);
+  BertModel encoder(c, /*with_pooler=*/false);
+  TokenizerOptions tok;
+  tok.strip_accents = 0;
+  const Vocab vocab({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "man", "plays", "##s", "guitar", "."});
+  write_pretrained_bert(model.string(), c, "BertModel", hf_bert_state(*encoder), WordPieceTokenizer(vocab, tok), 20,
+                        "mean", false);
+  const fs::path repo = base / "hub" / "models--zoo--tiny", snapshot = repo / "snapshots" / "abc123";
+  fs::create_directories(repo / "blobs");
+  for (const auto& entry : fs::recursive_directory_iterator(model)) {
+    if (!entry.is_regular_file()) continue;
+    const fs::path rel = entry.path().lexically_relative(model);
+    const std::string content = bytes_of(entry.path());
+    const std::string hash = std::to_string(std::hash<std::string>{}(content + rel.string()));
+    std::ofstream(repo / "blobs" / hash, std::ios::binary) << content;
+    std::string up = "../../";
+    for (auto it = rel.begin(); std::next(it) != rel.end(); ++it) up += "../";
+    fs::create_directories((snapshot / rel).parent_path());
+    fs::create_symlink(up + "blobs/" + hash, snapshot / rel);
+  }
+  fs::remove_all(model);
+  return snapshot.string();
+}
+
+TEST(HfCacheCli, RunFromACacheSnapshotTrainsExportsAndResumes) {
+  const fs::path base = fs::temp_directory_path() / ("zoo_hf_cache_cli_" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  const std::string snapshot = tiny_snapshot(base);
+  const auto hub_before = listing(base / "hub");
+  const std::string run = (base / "runs" / "run").string();
+  const std::string common = " --set data.synthetic_pairs=40 --set train.batch_size=4 --set train.threads=1"
+                             " --set train.plots=false --out " + run;
+  auto r = zoo::testing::run_binary("train_sts --set model.architecture=bi --set model.head=cosine --set init.hf_checkpoint=" +
+                                    snapshot + " --set train.max_steps=2" + common);
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* f : {"config.json", "vocab.txt", "modules.json", "1_Pooling/config.json", "tokenizer_config.json"})
+    EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(run + "/init_checkpoint/" + f))) << f;
+  r = zoo::testing::run_binary("zoo export --run " + run);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(run + "/export/hf/model.safetensors"));
+  // A second export replaces the first whole; an export a killed process left is removed.
+  fs::create_directories(run + "/export.999999999.0badf00d.tmp");
+  const auto first_meta = bytes_of(run + "/export/meta.json");
+  r = zoo::testing::run_binary("zoo export --run " + run);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(bytes_of(run + "/export/meta.json"), first_meta);
+  for (const auto& name : listing(run))
+    EXPECT_EQ(name.find(".tmp"), std::string::npos) << name << " left in the run";
+  r = zoo::testing::run_binary("train_sts --resume --set train.max_steps=4" + common);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
+  // Nothing outside the run: runs/ holds the run alone (the issue saw settings land in
+  // runs/blobs/), and the cache is as it was.
+  EXPECT_EQ(listing(base / "runs").size(), listing(run).size() + 1);
+  EXPECT_EQ(listing(base / "hub"), hub_before);
+  fs::remove_all(base);
+}
+
+}  // namespace
+}  // namespace zoo
