@@ -49,7 +49,8 @@ std::map<std::string, TensorBoardWriter::HParam> config_hparams(const Json& conf
 TensorBoardLog::TensorBoardLog(const std::string& run_dir, int64_t first_step)
     : plots_dir_(run_dir + "/plots"), writer_(run_dir, first_step) {
   const std::string config_path = run_dir + "/config.json";
-  if (first_step > 0 || !fs::exists(config_path)) return;
+  hparams_session_ = fs::exists(config_path);
+  if (first_step > 0 || !hparams_session_) return;
   const Json config = read_json_file(config_path);
   writer_.text("config", as_code_block(config.dump(2)), 0);
   writer_.hparams_start(config_hparams(config), 0);
@@ -88,6 +89,8 @@ void TensorBoardLog::evaluation(int64_t step, const Metrics& metrics) {
   }
 }
 
-void TensorBoardLog::finished(int64_t step) { writer_.hparams_end(/*success=*/true, step); }
+void TensorBoardLog::finished(int64_t step) {
+  if (hparams_session_) writer_.hparams_end(/*success=*/true, step);
+}
 
 }  // namespace zoo

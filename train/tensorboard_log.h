@@ -41,6 +41,7 @@ class TensorBoardLog {
   std::map<std::filesystem::path, std::filesystem::file_time_type> pictures() const;
 
   std::string plots_dir_;
+  bool hparams_session_ = false;  // a session start was written (now, or before a resume)
   TensorBoardWriter writer_;
   std::map<std::filesystem::path, std::filesystem::file_time_type> pictures_before_;
 };

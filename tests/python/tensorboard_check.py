@@ -18,6 +18,14 @@ except ImportError as e:  # the venv predates the tensorboard pin
     sys.exit(77)
 
 
+def plugin_content(acc, plugin):
+    """{tag: content} of a plugin's summaries; {} when the run has none (TensorBoard raises)."""
+    try:
+        return acc.PluginTagToContent(plugin)
+    except KeyError:
+        return {}
+
+
 def main(run_dir):
     # 0: keep every event (the defaults sample scalars and keep only 4 images per tag).
     acc = event_accumulator.EventAccumulator(
@@ -30,9 +38,9 @@ def main(run_dir):
     for tag in tags["images"]:
         out["images"][tag] = [[e.step, e.width, e.height, hashlib.sha256(e.encoded_image_string).hexdigest()]
                               for e in acc.Images(tag)]
-    for tag in acc.PluginTagToContent("text"):
+    for tag in plugin_content(acc, "text"):
         out["text"][tag] = [[e.step, e.tensor_proto.string_val[0].decode("utf-8")] for e in acc.Tensors(tag)]
-    content = acc.PluginTagToContent("hparams")
+    content = plugin_content(acc, "hparams")
     if hparams_metadata.SESSION_START_INFO_TAG in content:
         start = hparams_metadata.parse_session_start_info_plugin_data(content[hparams_metadata.SESSION_START_INFO_TAG])
         values = {}
