@@ -14,6 +14,12 @@ pins=(
   regex==2024.5.15 fsspec==2024.6.1
   # sentence-transformers imports its evaluators (scipy, scikit-learn) on import.
   scipy==1.13.1 scikit-learn==1.5.1 joblib==1.4.2 threadpoolctl==3.5.0
+  # TensorBoard reads the trainer's event files in tests/python/tensorboard_check.py and serves
+  # them (`build-py/venv/bin/tensorboard --logdir runs`).
+  tensorboard==2.21.0 tensorboard-data-server==0.7.2 absl-py==2.5.1 grpcio==1.85.1 markdown==3.11.3
+  werkzeug==3.1.9 markupsafe==3.0.4
+  # its generated protocol buffer code needs this runtime (Debian's python3-protobuf is older)
+  protobuf==6.31.1
 )
 # numpy, Pillow, requests, PyYAML, typing_extensions come from Debian (system site-packages).
 stamp="$venv/.zoo-pins"
@@ -37,10 +43,10 @@ rm -rf "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: "${pins[@]}"
 # Fail here, not in a test, if the install shadowed Debian's torch or is missing a module.
 "$venv/bin/python" - <<'PY'
-import torch, transformers, sentence_transformers, safetensors
+import torch, transformers, sentence_transformers, safetensors, tensorboard
 assert torch.__file__.startswith("/usr/lib/python3/"), torch.__file__
-print("setup_python_refs: torch %s, transformers %s, sentence-transformers %s" % (
-    torch.__version__, transformers.__version__, sentence_transformers.__version__))
+print("setup_python_refs: torch %s, transformers %s, sentence-transformers %s, tensorboard %s" % (
+    torch.__version__, transformers.__version__, sentence_transformers.__version__, tensorboard.__version__))
 PY
 printf '%s' "${pins[*]}" > "$stamp"
 echo "setup_python_refs: venv at $venv"

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <map>
 #include <stdexcept>
 
 #include <opencv2/core.hpp>
@@ -12,69 +10,144 @@
 #include <opencv2/imgproc.hpp>
 
 #include "io/atomic_file.h"
-#include "train/metrics_log.h"
 
 namespace zoo {
 
 namespace {
-std::string tick_label(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-}  // namespace
 
-void write_line_plot(const std::string& path, const std::string& title, const std::string& x_label,
-                     const std::vector<Series>& series) {
-  const int width = 800, height = 500, left = 80, right = 20, top = 40, bottom = 60;
-  cv::Mat img(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
+constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
+constexpr int kPanelWidth = 600, kPanelHeight = 440;
+// Fewer points than this get a marker each: an evaluation every few hundred steps is a point
+// that was measured, not a line that was.
+constexpr size_t kMarkersBelow = 40;
+
+const cv::Scalar kInk(40, 40, 40), kGrid(228, 228, 228), kWhite(255, 255, 255);
+// matplotlib's tab10, BGR: ten runs can share one plot.
+const cv::Scalar kPalette[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {40, 39, 214},  {189, 103, 148},
+                               {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
+
+// The smallest of 1, 2, 5 times a power of ten that is at least `raw` (to rounding).
+double nice_step(double raw) {
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  const double f = raw / power * (1 - 1e-9);
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * power;
+}
+
+void put_text(cv::Mat& img, const std::string& text, cv::Point at, double scale, const cv::Scalar& colour) {
+  cv::putText(img, text, at, kFont, scale, colour, 1, cv::LINE_AA);
+}
+
+int text_width(const std::string& text, double scale) {
+  int baseline = 0;
+  return cv::getTextSize(text, kFont, scale, 1, &baseline).width;
+}
+
+void dashed_polyline(cv::Mat& img, const std::vector<cv::Point>& points, const cv::Scalar& colour) {
+  for (size_t i = 1; i < points.size(); ++i) {
+    const cv::Point2d a = points[i - 1], b = points[i];
+    const double length = cv::norm(b - a);
+    for (double s = 0; s < length; s += 12) {
+      const double e = std::min(length, s + 7);
+      cv::line(img, a + (b - a) * (s / length), a + (b - a) * (e / length), colour, 2, cv::LINE_AA);
+    }
+  }
+}
+
+// Draws one panel into `area` of `img`.
+void draw_panel(cv::Mat& img, const cv::Rect& area, const Panel& panel) {
+  const int left = area.x + 78, right = area.x + area.width - 20, top = area.y + 40, bottom = area.y + area.height - 55;
+  put_text(img, panel.title, {left, area.y + 25}, 0.6, kInk);
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-  for (const auto& s : series)
-    for (size_t i = 0; i < s.x.size(); ++i) {
-      if (!std::isfinite(s.y[i])) continue;
+  for (const auto& s : panel.series)
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
       x0 = std::min(x0, s.x[i]);
       x1 = std::max(x1, s.x[i]);
       y0 = std::min(y0, s.y[i]);
       y1 = std::max(y1, s.y[i]);
     }
-  if (!std::isfinite(x0)) return;  // nothing to draw
-  if (x1 == x0) x1 = x0 + 1;
-  if (y1 == y0) y1 = y0 + 1;
-  const double pad = 0.05 * (y1 - y0);
-  y0 -= pad;
-  y1 += pad;
-  auto px = [&](double x, double y) {
-    return cv::Point(left + static_cast<int>((x - x0) / (x1 - x0) * (width - left - right)),
-                     top + static_cast<int>((y1 - y) / (y1 - y0) * (height - top - bottom)));
+  if (!std::isfinite(x0)) {
+    put_text(img, "nothing logged", {left + 20, (top + bottom) / 2}, 0.5, kInk);
+    return;
+  }
+  const std::vector<double> xt = nice_ticks(x0, x1), yt = nice_ticks(y0, y1);
+  x0 = xt.front();
+  x1 = xt.back();
+  y0 = yt.front();
+  y1 = yt.back();
+  const auto px = [&](double x, double y) {
+    return cv::Point(left + static_cast<int>(std::lround((x - x0) / (x1 - x0) * (right - left))),
+                     top + static_cast<int>(std::lround((y1 - y) / (y1 - y0) * (bottom - top))));
   };
-  const cv::Scalar grid(225, 225, 225), ink(40, 40, 40);
-  const int font = cv::FONT_HERSHEY_SIMPLEX;
-  for (int t = 0; t <= 5; ++t) {
-    const double y = y0 + (y1 - y0) * t / 5, x = x0 + (x1 - x0) * t / 5;
-    cv::line(img, px(x0, y), px(x1, y), grid, 1);
-    cv::line(img, px(x, y0), px(x, y1), grid, 1);
-    cv::putText(img, tick_label(y), cv::Point(5, px(x0, y).y + 4), font, 0.4, ink, 1, cv::LINE_AA);
-    cv::putText(img, tick_label(x), cv::Point(px(x, y0).x - 15, height - bottom + 18), font, 0.4,
-                ink, 1, cv::LINE_AA);
+  for (const double y : yt) {
+    cv::line(img, px(x0, y), px(x1, y), kGrid, 1);
+    const std::string label = tick_label(y, yt[1] - yt[0]);
+    put_text(img, label, {left - 8 - text_width(label, 0.42), px(x0, y).y + 5}, 0.42, kInk);
   }
-  cv::rectangle(img, px(x0, y1), px(x1, y0), ink, 1);
-  cv::putText(img, title, cv::Point(left, 25), font, 0.6, ink, 1, cv::LINE_AA);
-  cv::putText(img, x_label, cv::Point(width / 2 - 20, height - 15), font, 0.5, ink, 1, cv::LINE_AA);
-  // matplotlib's tab10, BGR: ten runs can share one plot.
-  const cv::Scalar palette[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {40, 39, 214},  {189, 103, 148},
-                                {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
-  for (size_t k = 0; k < series.size(); ++k) {
-    const auto& s = series[k];
-    const cv::Scalar colour = palette[k % 10];
+  for (const double x : xt) {
+    cv::line(img, px(x, y0), px(x, y1), kGrid, 1);
+    const std::string label = tick_label(x, xt[1] - xt[0]);
+    put_text(img, label, {px(x, y0).x - text_width(label, 0.42) / 2, bottom + 20}, 0.42, kInk);
+  }
+  cv::rectangle(img, {left, top}, {right, bottom}, kInk, 1);
+  put_text(img, panel.x_label, {(left + right - text_width(panel.x_label, 0.5)) / 2, bottom + 45}, 0.5, kInk);
+  int legend_y = top + 18;
+  for (size_t k = 0; k < panel.series.size(); ++k) {
+    const Series& s = panel.series[k];
+    const cv::Scalar colour = kPalette[k % 10];
     std::vector<cv::Point> points;
-    for (size_t i = 0; i < s.x.size(); ++i)
-      if (std::isfinite(s.y[i])) points.push_back(px(s.x[i], s.y[i]));
-    cv::polylines(img, points, false, colour, 2, cv::LINE_AA);
-    if (points.size() == 1) cv::circle(img, points[0], 3, colour, -1);
-    cv::putText(img, s.name, cv::Point(width - right - 180, top + 20 + 18 * static_cast<int>(k)),
-                font, 0.45, colour, 1, cv::LINE_AA);
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+      if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) points.push_back(px(s.x[i], s.y[i]));
+    if (points.empty()) continue;
+    if (s.reference)
+      dashed_polyline(img, points, colour);
+    else
+      cv::polylines(img, points, false, colour, 2, cv::LINE_AA);
+    if (!s.reference && points.size() < kMarkersBelow)
+      for (const auto& p : points) cv::circle(img, p, 4, colour, -1, cv::LINE_AA);
+    // Legend, top right, on white so curves under it do not hide it.
+    const int w = text_width(s.name, 0.45);
+    const cv::Point at(right - w - 44, legend_y);
+    cv::rectangle(img, {at.x - 4, at.y - 13}, {right - 4, at.y + 5}, kWhite, -1);
+    if (s.reference)
+      dashed_polyline(img, {{at.x, at.y - 4}, {at.x + 30, at.y - 4}}, colour);
+    else
+      cv::line(img, {at.x, at.y - 4}, {at.x + 30, at.y - 4}, colour, 2, cv::LINE_AA);
+    put_text(img, s.name, {at.x + 36, at.y}, 0.45, kInk);
+    legend_y += 20;
   }
-  write_png(path, img);
+}
+
+}  // namespace
+
+std::vector<double> nice_ticks(double lo, double hi, int target) {
+  if (!(hi > lo)) {  // one value: 10 % either side of it
+    const double half = lo == 0 ? 1 : std::fabs(lo) / 10;
+    lo -= half;
+    hi += half;
+  }
+  const double step = nice_step((hi - lo) / std::max(1, target));
+  std::vector<double> ticks;
+  const double first = std::floor(lo / step + 1e-9), last = std::ceil(hi / step - 1e-9);
+  for (double k = first; k <= last; ++k) ticks.push_back(std::fabs(k) < 1e-9 ? 0.0 : k * step);
+  if (ticks.size() < 2) ticks.push_back(ticks.back() + step);
+  return ticks;
+}
+
+std::string tick_label(double value, double step) {
+  char buf[32];
+  if (value == 0) return "0";
+  const double magnitude = std::max(std::fabs(value), step);
+  if (magnitude >= 1e6 || magnitude < 1e-4) {
+    std::snprintf(buf, sizeof buf, "%.2g", value);
+    return buf;
+  }
+  // Digits after the point that the spacing needs (0.0002 -> 4, 50 -> 0, 2.5 -> 1).
+  int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
+  const double scaled = step * std::pow(10.0, decimals);
+  if (std::fabs(scaled - std::round(scaled)) > 1e-6) ++decimals;  // 2.5, 0.25
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return buf;
 }
 
 void write_png(const std::string& path, const cv::Mat& image) {
@@ -83,30 +156,19 @@ void write_png(const std::string& path, const cv::Mat& image) {
   atomic_write(path, [&](const ByteSink& sink) { sink(png.data(), png.size()); });
 }
 
-void plot_run_curves(const std::string& metrics_jsonl, const std::string& out_dir) {
-  std::map<std::string, Series> train, val;
-  for (const auto& r : read_metrics_log(metrics_jsonl)) {
-    const std::string split = r.value("split", "");
-    const double step = r.value("step", 0.0);
-    for (const auto& [key, value] : r.items()) {
-      if (!value.is_number() || key == "step") continue;
-      const bool loss_term = split == "train" && key.rfind("loss", 0) == 0;
-      if (!loss_term && split != "val") continue;
-      Series& s = (split == "train" ? train : val)[key];
-      s.name = key;
-      s.x.push_back(step);
-      s.y.push_back(value.get<double>());
-    }
-  }
-  std::filesystem::create_directories(out_dir);
-  std::vector<Series> losses;
-  for (auto& [key, s] : train) losses.push_back(s);
-  if (!losses.empty()) write_line_plot(out_dir + "/loss.png", "training loss", "step", losses);
-  for (auto& [key, s] : val) {
-    std::string file = key;
-    std::replace(file.begin(), file.end(), '/', '_');
-    write_line_plot(out_dir + "/val_" + file + ".png", "validation " + key, "step", {s});
-  }
+void write_line_plot(const std::string& path, const std::string& title, const std::string& x_label,
+                     const std::vector<Series>& series) {
+  bool any = false;
+  for (const auto& s : series) any = any || !s.x.empty();
+  if (!any) return;
+  write_panels(path, {{title, x_label, series}});
+}
+
+void write_panels(const std::string& path, const std::vector<Panel>& panels) {
+  cv::Mat img(kPanelHeight, kPanelWidth * static_cast<int>(panels.size()), CV_8UC3, kWhite);
+  for (size_t i = 0; i < panels.size(); ++i)
+    draw_panel(img, {kPanelWidth * static_cast<int>(i), 0, kPanelWidth, kPanelHeight}, panels[i]);
+  write_png(path, img);
 }
 
 }  // namespace zoo

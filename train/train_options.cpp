@@ -35,7 +35,9 @@ const OptionTable<TrainOptions>& TrainOptions::table() {
                "processes use cores (checked every second)",
                in_range<int64_t>(0, 1024, true))
           .add("train.device", &T::device, "cpu, cuda or cuda:N")
-          .add("train.plots", &T::plots, "PNG curves in DIR/plots at the end of the run")
+          .add("train.plots", &T::plots, "DIR/plots/summary.png at the end of the run: loss, primary metric with its baseline, learning rate")
+          .add("train.tensorboard", &T::tensorboard,
+               "TensorBoard events in DIR: training and validation scalars, pictures, config, hparams")
           .add("train.memory_check", &T::memory_check,
                "refuse a batch size whose step cannot fit in memory (train/memory_check.h)")
           // Saturated attention softmaxes produce denormals, and x86 arithmetic on them is many

@@ -28,6 +28,7 @@ struct TrainOptions {
   int64_t threads = 0;
   std::string device = "cpu";
   bool plots = true;
+  bool tensorboard = true;
   bool memory_check = true;
   bool flush_denormal = true;
   std::string precision = "fp32";

@@ -21,6 +21,7 @@
 #include "train/stop_signal.h"
 #include "io/torch_compat.h"
 #include "train/plot.h"
+#include "train/tensorboard_log.h"
 
 namespace zoo {
 
@@ -216,6 +217,10 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
                  "products are emulated and slower than fp32; use fp32 or auto\n";
   std::optional<MetricsLog> log;
   if (main) log.emplace(run_dir_ + "/metrics.jsonl", step_);
+  // A resumed run logs from the step after its checkpoint's: what an interrupted process logged
+  // after the checkpoint is dropped, as metrics.jsonl drops it.
+  std::optional<TensorBoardLog> board;
+  if (main && opt_.tensorboard) board.emplace(run_dir_, resume ? step_ + 1 : 0);
   const PrimaryMetric primary = task_.primary_metric();
   const bool tty = ::isatty(STDOUT_FILENO);
   const int64_t samples_per_step = opt_.batch_size * opt_.accum_steps * world_size();  // all ranks
@@ -236,6 +241,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
 
   auto run_eval = [&]() {
     if (group_ != nullptr) broadcast_buffers(*group_, task_.model());  // evaluate rank 0's model
+    if (board) board->before_evaluation();
     const Metrics m = evaluate("val");
     result.final_metrics = m;
     Json record = {{"step", step_}, {"split", "val"}, {"elapsed_s", elapsed_s()}};
@@ -253,6 +259,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
     record["primary"] = primary.name;
     record["is_best"] = is_best;
     if (main) log->write(record);
+    if (board) board->evaluation(step_, m);
     if (is_best) {
       has_best_ = true;
       best_metric_ = it->second;
@@ -314,6 +321,7 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
            << static_cast<int64_t>(record["samples_per_s"].get<double>()) << " samples/s ETA "
            << format_duration(eta);
       log->write(record);
+      if (board) board->train_record(record);
       if (tty)
         std::cout << "\r\033[K" << line.str() << std::flush;
       else
@@ -346,8 +354,9 @@ TrainResult Trainer::fit(bool resume, int64_t stop_after) {
   }
   if (main && tty) std::cout << "\n";
   result.steps = step_;
+  if (board && (step_ == opt_.max_steps || result.early_stopped)) board->finished(step_);
   if (main && opt_.plots && opt_.max_steps > 0 && (step_ == opt_.max_steps || result.early_stopped))
-    plot_run_curves(run_dir_ + "/metrics.jsonl", run_dir_ + "/plots");
+    plot_run_summary(run_dir_ + "/metrics.jsonl", run_dir_ + "/plots");
   return result;
 }
 

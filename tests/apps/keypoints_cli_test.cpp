@@ -56,7 +56,7 @@ TEST(KeypointsCli, TrainEvalExportPredictOnSyntheticHands) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("mpjpe_mm"), std::string::npos) << r.output;
   for (const char* f : {"checkpoints/best.pt", "checkpoints/last.pt", "config.json", "metrics.jsonl",
-                        "plots/examples_val.png", "plots/pck_val.png", "plots/loss.png"})
+                        "plots/examples_val.png", "plots/pck_val.png", "plots/summary.png"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
 
   r = run("zoo eval --run " + dir);

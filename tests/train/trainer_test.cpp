@@ -194,8 +194,7 @@ TEST(Trainer, TracksBestWritesMetricsAndPlots) {
   Trainer trainer(task, t, sgd(0.05), {}, dir);
   const auto result = trainer.fit(false);
   EXPECT_TRUE(fs::exists(dir + "/checkpoints/best.pt"));
-  EXPECT_TRUE(fs::exists(dir + "/plots/loss.png"));
-  EXPECT_TRUE(fs::exists(dir + "/plots/val_mse.png"));
+  EXPECT_TRUE(fs::exists(dir + "/plots/summary.png"));
   int train_lines = 0, val_lines = 0;
   for (const auto& r : read_metrics_log(dir + "/metrics.jsonl")) {
     train_lines += r["split"] == "train";

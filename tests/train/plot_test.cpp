@@ -1,0 +1,90 @@
+// The plots' style and the run summary's choice of curves.
+#include "train/plot.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+
+namespace zoo {
+namespace {
+
+TEST(NiceTicks, FallOnRoundNumbersAndSpanTheData) {
+  // The example: a curve from 59.54 to 66.52 got ticks at 66.52, 63.03, 59.54.
+  EXPECT_EQ(nice_ticks(59.54, 66.52), (std::vector<double>{58, 60, 62, 64, 66, 68}));
+  EXPECT_EQ(nice_ticks(0, 1500), (std::vector<double>{0, 500, 1000, 1500}));
+  const auto one = nice_ticks(3, 3);  // one value: a range around it
+  EXPECT_LT(one.front(), 3);
+  EXPECT_GT(one.back(), 3);
+  EXPECT_NEAR(one[1] - one[0], 0.2, 1e-12);  // 2.7..3.3 in steps of 0.2, to rounding
+  const auto lr = nice_ticks(0, 1e-3);
+  ASSERT_EQ(lr.size(), 6u);
+  EXPECT_DOUBLE_EQ(lr[1], 2e-4);
+  EXPECT_DOUBLE_EQ(lr.back(), 1e-3);
+}
+
+TEST(TickLabel, ShowsTheDigitsTheSpacingNeeds) {
+  EXPECT_EQ(tick_label(60, 2), "60");
+  EXPECT_EQ(tick_label(0.0004, 0.0002), "0.0004");
+  EXPECT_EQ(tick_label(2.5, 0.5), "2.5");
+  EXPECT_EQ(tick_label(1500, 500), "1500");
+  EXPECT_EQ(tick_label(0, 0.2), "0");
+  EXPECT_EQ(tick_label(2e-5, 5e-6), "2e-05");
+}
+
+std::vector<Json> keypoints_like_log() {
+  return {
+      {{"step", 10}, {"split", "train"}, {"loss", 2.0}, {"loss/coords", 2.0}, {"lr", 1e-3}, {"elapsed_s", 1.0},
+       {"grad_norm", 3.0}, {"samples_per_s", 100.0}},
+      {{"step", 20}, {"split", "train"}, {"loss", 1.0}, {"loss/coords", 1.0}, {"lr", 5e-4}, {"elapsed_s", 2.0},
+       {"grad_norm", 2.0}, {"samples_per_s", 110.0}},
+      {{"step", 20}, {"split", "val"}, {"mpjpe_mm", 50.0}, {"mean_pose_mpjpe_mm", 97.5}, {"pck_auc", 0.2},
+       {"samples", 256}, {"elapsed_s", 2.5}, {"primary", "mpjpe_mm"}, {"is_best", true}},
+  };
+}
+
+TEST(RunSummary, LossPrimaryMetricWithItsBaselineAndLearningRateOnly) {
+  const auto panels = run_summary_panels(keypoints_like_log());
+  ASSERT_EQ(panels.size(), 3u);
+  // No validation loss in this task's metrics: the training loss alone.
+  ASSERT_EQ(panels[0].series.size(), 1u);
+  EXPECT_EQ(panels[0].series[0].y, (std::vector<double>{2.0, 1.0}));
+  EXPECT_EQ(panels[1].title, "validation mpjpe_mm");
+  ASSERT_EQ(panels[1].series.size(), 2u);
+  EXPECT_EQ(panels[1].series[0].y, std::vector<double>{50.0});
+  const Series& baseline = panels[1].series[1];
+  EXPECT_EQ(baseline.name, "mean pose");
+  EXPECT_TRUE(baseline.reference);
+  EXPECT_EQ(baseline.y, (std::vector<double>{97.5, 97.5}));
+  EXPECT_EQ(panels[2].series[0].y, (std::vector<double>{1e-3, 5e-4}));
+  // Wall time, counts, grad norm and speed are in metrics.jsonl and TensorBoard, not here.
+  for (const auto& p : panels)
+    for (const auto& s : p.series)
+      for (const std::string bookkeeping : {"elapsed_s", "samples", "samples_per_s", "grad_norm"})
+        EXPECT_NE(s.name, bookkeeping);
+}
+
+TEST(RunSummary, ValidationLossIsTheEvaluatorsLossOrItsTermsSum) {
+  std::vector<Json> log = {
+      {{"step", 5}, {"split", "train"}, {"loss", 0.9}, {"loss/mse", 0.9}, {"lr", 0.1}},
+      {{"step", 5}, {"split", "val"}, {"mse", 1.2}, {"pearson", 0.5}, {"primary", "pearson"}},
+  };
+  EXPECT_EQ(run_summary_panels(log)[0].series.at(1).y, std::vector<double>{1.2});
+  log[1]["loss"] = 4.0;  // mlm: the evaluator reports its loss
+  EXPECT_EQ(run_summary_panels(log)[0].series.at(1).y, std::vector<double>{4.0});
+}
+
+TEST(RunSummary, WritesOneFigureOfThreePanels) {
+  const auto dir = std::filesystem::temp_directory_path() / ("zoo_summary_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  write_panels((dir / "summary.png").string(), run_summary_panels(keypoints_like_log()));
+  const cv::Mat img = cv::imread((dir / "summary.png").string());
+  ASSERT_FALSE(img.empty());
+  EXPECT_EQ(img.cols, 3 * img.rows * 600 / 440);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace zoo

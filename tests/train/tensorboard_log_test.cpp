@@ -1,0 +1,115 @@
+// The trainer's TensorBoard log across an interruption, read by TensorBoard's own reader: a run
+// killed after logging past its checkpoint and then resumed shows every step once, in order,
+// with the values of the uninterrupted run.
+#include "train/tensorboard_log.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "tests/train/toy_task.h"
+#include "train/trainer.h"
+
+namespace zoo {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ToyTask;
+
+const std::string kPython = std::string(ZOO_SOURCE_DIR) + "/build-py/venv/bin/python";
+const std::string kCheck = std::string(ZOO_SOURCE_DIR) + "/tests/python/tensorboard_check.py";
+
+std::string fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("zoo_tblog_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+// TensorBoard's view of a run directory (tests/python/tensorboard_check.py); status 77: no package.
+std::pair<int, Json> tensorboard_view(const std::string& dir) {
+  FILE* pipe = ::popen((kPython + " " + kCheck + " " + dir + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (pipe != nullptr && std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+  const int raw = pipe != nullptr ? ::pclose(pipe) : -1;
+  const int status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  if (status != 0) return {status, Json(out)};
+  return {0, Json::parse(out)};
+}
+
+TrainOptions every_step(int64_t steps) {
+  TrainOptions t;
+  t.max_steps = steps;
+  t.batch_size = 8;
+  t.log_every_steps = 1;
+  t.eval_every_steps = 2;
+  t.ckpt_every_steps = 0;
+  t.plots = false;
+  t.threads = 1;
+  return t;
+}
+
+OptimOptions sgd() {
+  OptimOptions o;
+  o.name = "sgd";
+  o.lr = 0.05;
+  o.momentum = 0;
+  return o;
+}
+
+TEST(TensorBoardLog, AResumedRunShowsEveryStepOnceWithTheUninterruptedValues) {
+  if (!fs::exists(kPython)) GTEST_SKIP() << "no reference venv (scripts/setup_python_refs.sh)";
+  const auto t = every_step(10);
+  const std::string straight_dir = fresh_dir("straight"), dir = fresh_dir("resumed");
+  ToyTask straight(8);
+  Trainer(straight, t, sgd(), {}, straight_dir).fit(false);
+
+  // Checkpoint at step 4, then a process that logged up to step 7 and died: its last.pt (step 7)
+  // is replaced by the step-4 one it never got to overwrite, as if killed before its next save.
+  ToyTask first(8);
+  Trainer(first, t, sgd(), {}, dir).fit(false, /*stop_after=*/4);
+  fs::copy_file(dir + "/checkpoints/last.pt", dir + "/step4.pt");
+  ToyTask second(8);
+  Trainer(second, t, sgd(), {}, dir).fit(true, /*stop_after=*/7);
+  fs::rename(dir + "/step4.pt", dir + "/checkpoints/last.pt");
+  ToyTask third(8);
+  EXPECT_EQ(Trainer(third, t, sgd(), {}, dir).fit(true).steps, 10);
+
+  const auto [status, view] = tensorboard_view(dir);
+  if (status == 77) GTEST_SKIP() << view.get<std::string>();
+  ASSERT_EQ(status, 0) << view;
+  const auto [status_straight, expected] = tensorboard_view(straight_dir);
+  ASSERT_EQ(status_straight, 0) << expected;
+  for (const std::string tag : {"train/loss", "train/loss/mse", "train/lr", "train/grad_norm", "val/mse"}) {
+    SCOPED_TRACE(tag);
+    const Json& got = view["scalars"].at(tag);
+    std::vector<int64_t> steps;
+    for (const auto& p : got) steps.push_back(p[0].get<int64_t>());
+    std::vector<int64_t> want;
+    for (int64_t s = tag == "val/mse" ? 2 : 1; s <= 10; s += tag == "val/mse" ? 2 : 1) want.push_back(s);
+    EXPECT_EQ(steps, want);
+    // Resume is bitwise exact, and both sides are float32 as the format stores them: no tolerance.
+    EXPECT_EQ(got, expected["scalars"].at(tag));
+  }
+  EXPECT_EQ(view["hparams"], Json::object());  // no DIR/config.json: no hparams session
+}
+
+TEST(ConfigHparams, FlattensTheConfigAndLeavesOutRunInfo) {
+  const Json config = {{"task", "sts"},
+                       {"optim", {{"lr", 2e-5}, {"name", "adamw"}}},
+                       {"data", {{"swap_pairs", true}, {"text_files", {"a.txt", "b.txt"}}}},
+                       {"run_info", {{"git", "abc"}}}};
+  const auto h = config_hparams(config);
+  ASSERT_EQ(h.size(), 5u);
+  EXPECT_EQ(std::get<std::string>(h.at("task")), "sts");
+  EXPECT_EQ(std::get<double>(h.at("optim.lr")), 2e-5);
+  EXPECT_EQ(std::get<std::string>(h.at("optim.name")), "adamw");
+  EXPECT_EQ(std::get<bool>(h.at("data.swap_pairs")), true);
+  EXPECT_EQ(std::get<std::string>(h.at("data.text_files")), R"(["a.txt","b.txt"])");
+}
+
+}  // namespace
+}  // namespace zoo
