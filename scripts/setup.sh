@@ -7,7 +7,8 @@ packages=(
   g++ cmake ccache make
   libtorch-dev libopencv-dev libcxxopts-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libgloo-dev libopenblas0-openmp libicu-dev libtinyxml2-dev
-  python3-torch python3-torchvision
+  libonnx-dev libprotobuf-dev
+  python3-torch python3-torchvision python3-onnx
   clang-14 libclang-rt-14-dev
 )
 

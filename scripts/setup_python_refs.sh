@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates build-py/venv (idempotent): Debian's python3-torch 1.13.1 from the system site-packages
 # plus pinned transformers / sentence-transformers, for the reference numbers of pretrained models
-# (tests/python/st_reference.py). Everything goes in with --no-deps from the explicit list below:
+# (tests/python/st_reference.py) and ONNX Runtime for the ONNX exports. Everything goes in with --no-deps from the explicit list below:
 # letting pip resolve would replace Debian's torch (it reports itself as 1.13.0a0+gitunknown) with
 # a multi-GB PyPI torch. transformers 4.41 / sentence-transformers 3.0 still support torch 1.13.
 set -euo pipefail
@@ -14,6 +14,9 @@ pins=(
   regex==2024.5.15 fsspec==2024.6.1
   # sentence-transformers imports its evaluators (scipy, scikit-learn) on import.
   scipy==1.13.1 scikit-learn==1.5.1 joblib==1.4.2 threadpoolctl==3.5.0
+  # ONNX Runtime runs our ONNX exports against the TorchScript ones (tests/io/onnx_export_test.cpp);
+  # it needs only numpy at import (the onnx checker comes from Debian's python3-onnx).
+  onnxruntime==1.19.2
 )
 # numpy, Pillow, requests, PyYAML, typing_extensions come from Debian (system site-packages).
 stamp="$venv/.zoo-pins"
@@ -37,7 +40,7 @@ rm -rf "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: "${pins[@]}"
 # Fail here, not in a test, if the install shadowed Debian's torch or is missing a module.
 "$venv/bin/python" - <<'PY'
-import torch, transformers, sentence_transformers, safetensors
+import torch, transformers, sentence_transformers, safetensors, onnxruntime
 assert torch.__file__.startswith("/usr/lib/python3/"), torch.__file__
 print("setup_python_refs: torch %s, transformers %s, sentence-transformers %s" % (
     torch.__version__, transformers.__version__, sentence_transformers.__version__))

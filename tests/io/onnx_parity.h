@@ -1,0 +1,124 @@
+#pragma once
+// The ONNX exports (io/formats/*_onnx.h) against the TorchScript exports of the same model: the
+// writer's own onnx::checker::check_model passes (save() throws otherwise), Python's
+// onnx.checker with full_check (shape inference) accepts the file, and ONNX Runtime gives
+// TorchScript's outputs within 1e-4 at two batch sizes and two sequence lengths / image sizes.
+// The ONNX Runtime half skips with a message without build-py/venv (scripts/setup_python_refs.sh).
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/torch_save.h"
+
+namespace zoo {
+namespace onnx_parity {
+
+namespace fs = std::filesystem;
+
+inline const std::string kVenvPython = std::string(ZOO_SOURCE_DIR) + "/build-py/venv/bin/python";
+inline const std::string kSystemPython = "/usr/bin/python3";
+inline const std::string kScript = std::string(ZOO_SOURCE_DIR) + "/tests/python/onnx_run.py";
+
+// float32 throughout: ONNX Runtime fuses attention, LayerNorm and GELU and sums GEMMs in another
+// order than LibTorch, which moves outputs of order 1-10 by a few 1e-6 after a few hundred ops
+// (measured up to ~5e-6 here); 1e-4 leaves room for that and still catches any semantic slip (a
+// wrong eps, mask, pooling or clip moves outputs by 1e-3 or more).
+constexpr double kTolerance = 1e-4;
+
+inline bool python_ok(const std::string& python, const std::string& module) {
+  return fs::exists(python) &&
+         std::system((python + " -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Moves every parameter away from its init (zero biases, unit LayerNorms) so each one matters.
+inline void perturb(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters()) p.add_(torch::randn_like(p) * 0.1);
+  model.eval();
+}
+
+// One call of the graph: its inputs in graph order.
+using Case = std::vector<std::pair<std::string, torch::Tensor>>;
+
+class OnnxExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("zoo_onnx_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // model.pt and model.onnx must already be written. Runs every case through both; the outputs
+  // (a tensor or a tuple of them) compared by position.
+  void expect_onnx_matches_torchscript(const std::vector<Case>& cases) {
+    ASSERT_TRUE(fs::exists(path("model.onnx")));
+    EXPECT_FALSE(fs::exists(path("model.onnx.tmp")));
+    const std::string log = path("log.txt");
+    if (python_ok(kSystemPython, "onnx")) {
+      EXPECT_EQ(std::system((kSystemPython + " " + kScript + " check " + path("model.onnx") + " >" + log + " 2>&1").c_str()), 0)
+          << read_text(log);
+    }
+    if (!python_ok(kVenvPython, "onnxruntime"))
+      GTEST_SKIP() << "no onnxruntime in build-py/venv (scripts/setup_python_refs.sh installs it): ONNX Runtime parity skipped";
+    auto scripted = torch::jit::load(path("model.pt"));
+    std::vector<std::pair<std::string, torch::Tensor>> feed;
+    std::vector<std::vector<torch::Tensor>> expected;
+    for (size_t c = 0; c < cases.size(); ++c) {
+      std::vector<c10::IValue> args;
+      for (const auto& [name, tensor] : cases[c]) {
+        feed.emplace_back(std::to_string(c) + "/" + name, tensor);
+        args.emplace_back(tensor);
+      }
+      const auto out = scripted.forward(args);
+      std::vector<torch::Tensor> outputs;
+      if (out.isTuple())
+        for (const auto& e : out.toTuple()->elements()) outputs.push_back(e.toTensor());
+      else
+        outputs.push_back(out.toTensor());
+      expected.push_back(outputs);
+    }
+    write_torch_tensor_dict(path("inputs.pt"), feed);
+    ASSERT_EQ(std::system((kVenvPython + " " + kScript + " run " + path("model.onnx") + " " + path("inputs.pt") + " " +
+                           path("outputs.pt") + " >" + log + " 2>&1")
+                              .c_str()),
+              0)
+        << read_text(log);
+    const auto got = read_torch_tensor_dict(path("outputs.pt"));
+    ASSERT_EQ(got.size(), cases.size() * expected[0].size());
+    for (size_t c = 0; c < cases.size(); ++c) {
+      size_t i = 0;
+      for (auto it = got.begin(); it != got.end(); ++it) {
+        if (it->first.rfind(std::to_string(c) + "/", 0) != 0) continue;
+        SCOPED_TRACE(it->first);
+        ASSERT_LT(i, expected[c].size());
+        const auto& want = expected[c][i];
+        ASSERT_EQ(it->second.sizes(), want.sizes());
+        if (want.is_floating_point())
+          EXPECT_LT((it->second.to(torch::kDouble) - want.to(torch::kDouble)).abs().max().item<double>(), kTolerance);
+        else
+          EXPECT_TRUE(torch::equal(it->second, want));
+        ++i;
+      }
+    }
+  }
+};
+
+}  // namespace onnx_parity
+}  // namespace zoo
