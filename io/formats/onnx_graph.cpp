@@ -53,7 +53,7 @@ std::string OnnxGraph::initializer(const std::string& name, const torch::Tensor&
   init->set_data_type(elem_type(t.scalar_type()));
   for (const int64_t d : t.sizes()) init->add_dims(d);
   // raw_data is little-endian, as are the x86 / ARM hosts LibTorch runs on.
-  init->set_raw_data(t.data_ptr(), t.numel() * t.element_size());
+  init->set_raw_data(std::string(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size()));
   return name;
 }
 

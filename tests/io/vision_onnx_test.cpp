@@ -99,7 +99,10 @@ TEST_F(OnnxExportTest, RpnOnnxRuntimeMatchesTorchScript) {
   for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{64, 64}, {96, 80}})
     for (const int64_t batch : {1, 3}) {
       auto sizes = torch::tensor({h, w}, torch::kLong).repeat({batch, 1});
-      if (batch > 1) sizes[1] = torch::tensor({h - 20, w - 8}), sizes[2] = torch::tensor({h / 2, w});
+      if (batch > 1) {
+        sizes[1] = torch::tensor({h - 20, w - 8});
+        sizes[2] = torch::tensor({h / 2, w});
+      }
       cases.push_back({{"images", torch::randn({batch, 3, h, w})}, {"image_sizes", sizes}});
     }
   expect_onnx_matches_torchscript(cases);

@@ -5,7 +5,7 @@
   onnx_run.py run MODEL.onnx INPUTS.pt OUTPUTS.pt
       INPUTS.pt: a dict "<case>/<graph input name>" -> tensor (torch.save format, as our C++ writes
       it); runs every case through one InferenceSession with all graph optimisations and writes
-      "<case>/<graph output name>" -> tensor to OUTPUTS.pt.
+      "<case>/<output index>_<graph output name>" -> tensor to OUTPUTS.pt.
 
 Needs onnx (Debian's python3-onnx) and, for run, onnxruntime (build-py/venv, made by
 scripts/setup_python_refs.sh).
@@ -35,8 +35,8 @@ def run(path, inputs_path, outputs_path):
     names = [o.name for o in session.get_outputs()]
     out = {}
     for case, feed in sorted(cases.items()):
-        for name, value in zip(names, session.run(names, feed)):
-            out[case + "/" + name] = torch.from_numpy(value.copy())
+        for i, (name, value) in enumerate(zip(names, session.run(names, feed))):
+            out["%s/%d_%s" % (case, i, name)] = torch.from_numpy(value.copy())
     torch.save(out, outputs_path)
 
 
