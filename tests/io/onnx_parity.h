@@ -65,6 +65,7 @@ class OnnxExportTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
 
   // model.pt and model.onnx must already be written. Runs every case through both; the outputs
   // (a tensor or a tuple of them) compared by position.
@@ -115,7 +116,8 @@ class OnnxExportTest : public ::testing::Test {
         if (want.is_floating_point()) {
           const double diff = (it->second.to(torch::kDouble) - want.to(torch::kDouble)).abs().max().item<double>();
           EXPECT_LT(diff, kTolerance);
-          std::cout << "onnx parity " << it->first << ": max |ONNX Runtime - TorchScript| = " << diff << "\n";
+          std::cout << "onnx parity " << it->first << ": max |ONNX Runtime - TorchScript| = " << diff
+                    << " (max |TorchScript| " << want.abs().max().item<double>() << ")\n";
         } else {
           EXPECT_TRUE(torch::equal(it->second, want));
         }
