@@ -2,10 +2,10 @@
 # Runs the numeric tests again on the other kernel paths this CPU can take, so that one machine
 # shows what many CPUs would (issue #28: a tolerance that held on an AMD EPYC's kernels failed on
 # an Intel Xeon's). Each run forces one path and leaves the rest as they are:
-#   OpenBLAS (LibTorch's fp32 matrix products): OPENBLAS_CORETYPE = Prescott (generic SSE3, what
-#     an Intel CPU OpenBLAS 0.3.21 does not know gets), Sandybridge (AVX), Haswell (AVX2), SkylakeX
-#     (AVX-512), each where this CPU runs it, except the one OpenBLAS picks by itself (the main run);
-#   oneDNN (LibTorch's convolutions): ONEDNN_MAX_CPU_ISA = SSE41, AVX2, below this CPU's best.
+#   OpenBLAS (LibTorch's fp32 matrix products): OPENBLAS_CORETYPE = Prescott (generic SSE3), and
+#     SkylakeX (AVX-512) where this CPU runs it; never the one OpenBLAS picks by itself, which the
+#     main run covered;
+#   oneDNN (LibTorch's convolutions): ONEDNN_MAX_CPU_ISA one level below this CPU's best.
 # Usage: scripts/test_kernels.sh [ctest args]   (default: the numeric layers' labels)
 # Expects a build (scripts/build.sh); prints one summary line per kernel path.
 set -euo pipefail
@@ -16,19 +16,21 @@ own=$(ZOO_BLAS_FIX=0 "$build/bin/zoo" doctor 2>/dev/null | sed -n 's/^[a-zA-Z]* 
 flags=$(grep -m1 '^flags' /proc/cpuinfo)
 has() { [[ " $flags " == *" $1 "* ]]; }
 
+# Two or three paths keep this stage to a few minutes in CI: OpenBLAS's generic kernel (the widest gap from
+# any CPU's own, and what an Intel CPU OpenBLAS 0.3.21 does not know gets), the AVX-512 one where
+# the CPU has it and OpenBLAS did not pick it, and oneDNN one instruction set down.
+# ZOO_KERNEL_PATHS="OPENBLAS_CORETYPE=Haswell ..." runs others.
 paths=()
-for core in Prescott Sandybridge Haswell SkylakeX; do
-  case $core in
-    Sandybridge) has avx || continue ;;
-    Haswell) has avx2 && has fma || continue ;;
-    SkylakeX) has avx512f && has avx512bw && has avx512vl && has avx512dq || continue ;;
-  esac
-  [ "$core" = "$own" ] || paths+=("OPENBLAS_CORETYPE=$core")
-done
-if has avx512f; then
-  paths+=(ONEDNN_MAX_CPU_ISA=SSE41 ONEDNN_MAX_CPU_ISA=AVX2)
-elif has avx2; then
-  paths+=(ONEDNN_MAX_CPU_ISA=SSE41)
+if [ -n "${ZOO_KERNEL_PATHS:-}" ]; then
+  read -r -a paths <<<"$ZOO_KERNEL_PATHS"
+else
+  [ "$own" = Prescott ] || paths+=(OPENBLAS_CORETYPE=Prescott)
+  if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
+    [ "$own" = SkylakeX ] || [ "$own" = Cooperlake ] || [ "$own" = SapphireRapids ] || paths+=(OPENBLAS_CORETYPE=SkylakeX)
+    paths+=(ONEDNN_MAX_CPU_ISA=AVX2)
+  elif has avx2; then
+    paths+=(ONEDNN_MAX_CPU_ISA=SSE41)
+  fi
 fi
 
 echo "test_kernels: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); OpenBLAS picks ${own:-?} by itself"
