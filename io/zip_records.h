@@ -15,7 +15,7 @@ namespace zoo {
 struct ZipRecord {
   std::string name;
   uint64_t offset = 0;  // of its local header
-  uint64_t size = 0;    // stored bytes (= uncompressed bytes)
+  uint64_t size = 0;    // uncompressed bytes (a stored record's bytes in the file)
 };
 
 // At most this many records (a checkpoint has one per storage: BERT-large about 400) and this

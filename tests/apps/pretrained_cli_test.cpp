@@ -118,7 +118,8 @@ TEST(PretrainedCli, ConflictingConfigIsOneLineError) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("model.pooling contradicts the checkpoint's 1_Pooling/config.json (mean)"), std::string::npos)
       << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 2) << r.output;  // the banner, then the error
+  // The banner, the CPU line (kernel, precision), then the error.
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 3) << r.output;
 }
 
 }  // namespace
