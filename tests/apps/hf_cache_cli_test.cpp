@@ -14,6 +14,7 @@
 #include "io/formats/hf_bert.h"
 #include "models/sts.h"
 #include "tests/apps/run_binary.h"
+#include "tests/train/hf_cache_layout.h"
 #include "train/hf_checkpoint.h"
 
 namespace zoo {
@@ -21,10 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::bytes_of;
 
 std::set<std::string> listing(const fs::path& dir) {
   std::set<std::string> out;
@@ -32,34 +30,14 @@ std::set<std::string> listing(const fs::path& dir) {
   return out;
 }
 
-// A tiny sentence-transformers checkpoint (our exporter's layout), moved into huggingface_hub's
-// cache layout under `hub`; returns the snapshot folder.
+// A tiny sentence-transformers checkpoint in huggingface_hub's cache layout under BASE/hub;
+// returns the snapshot folder.
 std::string tiny_snapshot(const fs::path& base) {
   const fs::path model = base / "model";
-  BertConfig c;
-  c.vocab_size = 11, c.hidden_size = 8, c.num_layers = 1, c.num_heads = 2, c.intermediate_size = 16, c.max_position = 32;
-  torch::manual_seed(0);
-  BertModel encoder(c, /*with_pooler=*/false);
-  TokenizerOptions tok;
-  tok.strip_accents = 0;
-  const Vocab vocab({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "man", "plays", "##s", "guitar", "."});
-  write_pretrained_bert(model.string(), c, "BertModel", hf_bert_state(*encoder), WordPieceTokenizer(vocab, tok), 20,
-                        "mean", false);
-  const fs::path repo = base / "hub" / "models--zoo--tiny", snapshot = repo / "snapshots" / "abc123";
-  fs::create_directories(repo / "blobs");
-  for (const auto& entry : fs::recursive_directory_iterator(model)) {
-    if (!entry.is_regular_file()) continue;
-    const fs::path rel = entry.path().lexically_relative(model);
-    const std::string content = bytes_of(entry.path());
-    const std::string hash = std::to_string(std::hash<std::string>{}(content + rel.string()));
-    std::ofstream(repo / "blobs" / hash, std::ios::binary) << content;
-    std::string up = "../../";
-    for (auto it = rel.begin(); std::next(it) != rel.end(); ++it) up += "../";
-    fs::create_directories((snapshot / rel).parent_path());
-    fs::create_symlink(up + "blobs/" + hash, snapshot / rel);
-  }
+  testing::write_tiny_model(model.string(), /*normalize=*/false);
+  const std::string snapshot = testing::make_hf_cache(model.string(), (base / "hub").string());
   fs::remove_all(model);
-  return snapshot.string();
+  return snapshot;
 }
 
 TEST(HfCacheCli, RunFromACacheSnapshotTrainsExportsAndResumes) {

@@ -15,6 +15,7 @@
 
 #include "io/formats/hf_bert.h"
 #include "models/sts.h"
+#include "tests/train/hf_cache_layout.h"
 #include "train/hf_checkpoint.h"
 
 namespace zoo {
@@ -29,47 +30,8 @@ std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// A tiny sentence-transformers checkpoint as our exporter writes it (mean pooling, normalised).
-void write_tiny_model(const std::string& dir) {
-  BertConfig c;
-  c.vocab_size = 11, c.hidden_size = 8, c.num_layers = 1, c.num_heads = 2, c.intermediate_size = 16, c.max_position = 32;
-  torch::manual_seed(0);
-  BertModel encoder(c, /*with_pooler=*/false);
-  TokenizerOptions tok;
-  tok.strip_accents = 0;
-  const Vocab vocab({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "man", "plays", "##s", "guitar", "."});
-  write_pretrained_bert(dir, c, "BertModel", hf_bert_state(*encoder), WordPieceTokenizer(vocab, tok), 20, "mean", true);
-}
-
-// huggingface_hub's cache layout for the files of `model`: ROOT/models--zoo--tiny/blobs/<hash>
-// holds the contents, snapshots/<rev>/<relative path> are relative links to them
-// (../../blobs/<hash>, one more ../ per sub-folder), refs/main names the revision. Returns the
-// snapshot folder, which is what a user passes (what snapshot_download returns).
-std::string make_hf_cache(const std::string& model, const std::string& root) {
-  const fs::path repo = fs::path(root) / "models--zoo--tiny";
-  const std::string rev = "0123456789abcdef0123456789abcdef01234567";
-  const fs::path snapshot = repo / "snapshots" / rev;
-  fs::create_directories(repo / "blobs");
-  fs::create_directories(repo / "refs");
-  std::ofstream(repo / "refs" / "main") << rev;
-  for (const auto& entry : fs::recursive_directory_iterator(model)) {
-    if (!entry.is_regular_file()) continue;
-    const fs::path rel = entry.path().lexically_relative(model);
-    const std::string content = bytes_of(entry.path());
-    const std::string hash = std::to_string(std::hash<std::string>{}(content + rel.string()));
-    std::ofstream(repo / "blobs" / hash, std::ios::binary) << content;
-    std::string up = "../../";
-    for (auto it = rel.begin(); std::next(it) != rel.end(); ++it) up += "../";
-    fs::create_directories((snapshot / rel).parent_path());
-    fs::create_symlink(up + "blobs/" + hash, snapshot / rel);
-  }
-  return snapshot.string();
-}
+using testing::bytes_of;
+using testing::make_hf_cache;
 
 // Every path under `dir`, relative, for "nothing was written elsewhere".
 std::set<std::string> listing(const std::string& dir) {
@@ -90,7 +52,7 @@ std::string copy_error(const std::string& checkpoint, const std::string& run) {
 
 TEST(HfCache, SnapshotOfLinksIsCopiedByTheLinksOwnNamesIntoTheRun) {
   const std::string base = temp_dir("snapshot"), model = base + "/model", run = base + "/runs/run";
-  write_tiny_model(model);
+  testing::write_tiny_model(model, /*normalize=*/true);
   const std::string snapshot = make_hf_cache(model, base + "/hub");
   ASSERT_TRUE(fs::is_symlink(snapshot + "/config.json"));
   ASSERT_TRUE(fs::is_symlink(snapshot + "/1_Pooling/config.json"));
@@ -121,7 +83,7 @@ TEST(HfCache, SnapshotOfLinksIsCopiedByTheLinksOwnNamesIntoTheRun) {
 
 TEST(HfCache, LinksToSecretsLandInsideTheRunAndLinksToSpecialFilesAreRefused) {
   const std::string base = temp_dir("links"), model = base + "/model", run = base + "/runs/run";
-  write_tiny_model(model);
+  testing::write_tiny_model(model, /*normalize=*/true);
   std::ofstream(base + "/secret") << "{\"not\": \"yours\"}";
   // The example: leak.json -> a private file outside the checkpoint. Followed (it is a
   // regular file), but copied by its own name inside the run, never beside it.
@@ -141,7 +103,7 @@ TEST(HfCache, LinksToSecretsLandInsideTheRunAndLinksToSpecialFilesAreRefused) {
 
 TEST(HfCache, ModuleFolderLinkedOutsideTheCheckpointIsRefused) {
   const std::string base = temp_dir("pooling"), model = base + "/model";
-  write_tiny_model(model);
+  testing::write_tiny_model(model, /*normalize=*/true);
   fs::rename(model + "/1_Pooling", base + "/elsewhere");
   fs::create_directory_symlink(base + "/elsewhere", model + "/1_Pooling");
   try {
@@ -181,7 +143,7 @@ TEST(HfCache, SpecialFilesInPlaceOfSettingsAreNamedByWhatTheyAre) {
   };
   for (const auto& c : cases) {
     const std::string model = temp_dir("special");
-    write_tiny_model(model);
+    testing::write_tiny_model(model, /*normalize=*/true);
     fs::remove(model + "/" + c.file);
     c.make(model + "/" + c.file);
     std::string error;
