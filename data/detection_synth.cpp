@@ -13,7 +13,6 @@ namespace zoo {
 
 namespace {
 
-double uniform(std::mt19937_64& rng, double lo, double hi) { return lo + (hi - lo) * uniform_unit(rng); }
 double log_uniform(std::mt19937_64& rng, double lo, double hi) {
   return std::exp(uniform(rng, std::log(lo), std::log(hi)));
 }

@@ -35,8 +35,6 @@ void transform_labels(HandSample& s, const cv::Matx23d& A, cv::Size size) {
   }
 }
 
-double uniform(std::mt19937_64& rng, double lo, double hi) { return lo + (hi - lo) * uniform_unit(rng); }
-
 }  // namespace
 
 cv::Mat jitter_colour(const cv::Mat& bgr, double brightness, double contrast, double saturation, double hue_deg) {

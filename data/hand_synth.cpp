@@ -33,8 +33,6 @@ constexpr double kForearm[2][3] = {{0, -14, 0}, {0, -170, 0}};
 constexpr double kSkin[6][3] = {{196, 214, 245}, {160, 190, 232}, {132, 168, 214},
                                 {98, 136, 190},  {72, 104, 152},  {52, 74, 110}};
 
-double uniform(std::mt19937_64& rng, double lo, double hi) { return lo + (hi - lo) * uniform_unit(rng); }
-
 cv::Matx33d rot_x(double a) { return {1, 0, 0, 0, std::cos(a), -std::sin(a), 0, std::sin(a), std::cos(a)}; }
 cv::Matx33d rot_y(double a) { return {std::cos(a), 0, std::sin(a), 0, 1, 0, -std::sin(a), 0, std::cos(a)}; }
 cv::Matx33d rot_z(double a) { return {std::cos(a), -std::sin(a), 0, std::sin(a), std::cos(a), 0, 0, 0, 1}; }

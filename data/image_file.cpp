@@ -1,5 +1,7 @@
 #include "data/image_file.h"
 
+#include "data/text_lines.h"
+
 #include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
@@ -12,8 +14,6 @@ namespace zoo {
 namespace {
 
 namespace fs = std::filesystem;
-
-[[noreturn]] void fail(const std::string& path, const std::string& why) { throw std::runtime_error(path + ": " + why); }
 
 uint32_t big_endian(const uchar* p, int n) {
   uint32_t v = 0;

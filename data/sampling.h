@@ -22,6 +22,8 @@ inline int64_t uniform_index(std::mt19937_64& rng, int64_t n) {
 }
 // Uniform double in [0, 1).
 inline double uniform_unit(std::mt19937_64& rng) { return (rng() >> 11) * 0x1.0p-53; }
+// Uniform double in [lo, hi).
+inline double uniform(std::mt19937_64& rng, double lo, double hi) { return lo + (hi - lo) * uniform_unit(rng); }
 
 // The sample index of the position-th draw of a run: a fresh permutation of [0, size) per
 // epoch, seeded by (seed, epoch).

@@ -15,8 +15,6 @@
 namespace zoo {
 namespace {
 
-const char* const kSpecialTokens[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-
 // Name of the first special token missing from `ids`, or nullptr.
 const char* missing_special(const std::unordered_map<std::string, int64_t>& ids) {
   for (const char* special : kSpecialTokens) {

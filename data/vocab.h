@@ -8,6 +8,9 @@
 
 namespace zoo {
 
+// The five special tokens every vocabulary holds, in the order a new vocabulary gives them ids.
+inline constexpr const char* kSpecialTokens[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+
 class Vocab {
  public:
   Vocab() = default;

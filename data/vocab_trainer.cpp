@@ -9,8 +9,6 @@
 namespace zoo {
 namespace {
 
-const char* const kSpecialTokens[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-
 using PieceId = int32_t;  // = the piece's id in the final vocabulary
 using PairKey = uint64_t;
 

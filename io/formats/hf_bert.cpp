@@ -4,7 +4,6 @@
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -78,12 +77,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream out;
-  out << t.sizes();
-  return out.str();
-}
-
 // Names a checkpoint may use for `name`: old TF conversions call LayerNorm's parameters
 // gamma/beta, and the output bias also lives under the (tied) decoder.
 std::vector<std::string> aliases(const std::string& name) {
@@ -110,8 +103,8 @@ void load_into(const std::string& path, const std::map<std::string, torch::Tenso
       throw UserError(path + ": missing key '" + name + "'");
     }
     if (!found->second.sizes().equals(param.sizes()))
-      throw UserError(path + ": key '" + found->first + "' has shape " + shape_of(found->second) +
-                      ", the model expects " + shape_of(param));
+      throw UserError(path + ": key '" + found->first + "' has shape " + c10::str(found->second.sizes()) +
+                      ", the model expects " + c10::str(param.sizes()));
     // A NaN or infinity would pass every later check and surface as a NaN loss or score.
     if (found->second.is_floating_point() && !torch::isfinite(found->second).all().item<bool>())
       throw UserError(path + ": tensor '" + found->first + "' holds " +
@@ -260,8 +253,8 @@ bool load_hf_bert_weights(const std::string& path, BertForMaskedLMImpl& model) {
   const std::string decoder_weight = "cls.predictions.decoder.weight";
   const auto found = dict.find(decoder_weight);
   if (found != dict.end() && !found->second.sizes().equals(model.decoder_weight().sizes()))
-    throw UserError(path + ": key '" + decoder_weight + "' has shape " + shape_of(found->second) +
-                    ", the model expects " + shape_of(model.decoder_weight()));
+    throw UserError(path + ": key '" + decoder_weight + "' has shape " + c10::str(found->second.sizes()) +
+                    ", the model expects " + c10::str(model.decoder_weight().sizes()));
   load_into(path, dict, mlm_names(model, prefix), {}, [&](const std::string& key) {
     // The decoder weight is tied to the word embeddings, loaded above under their own name.
     return key == decoder_weight || starts_with(key, prefix + "pooler.") ||

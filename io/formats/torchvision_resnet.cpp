@@ -1,7 +1,6 @@
 #include "io/formats/torchvision_resnet.h"
 
 #include <set>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -11,12 +10,6 @@
 namespace zoo {
 
 namespace {
-
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream out;
-  out << t.sizes();
-  return out.str();
-}
 
 // fc.* and layerK.* for stages beyond the backbone's last.
 bool ignorable(const std::string& key, int64_t num_stages) {
@@ -38,8 +31,8 @@ void load_torchvision_resnet(const std::string& path, ResNetImpl& backbone) {
       throw UserError(path + ": missing key '" + name + "' (resnet" + std::to_string(backbone.options.depth) +
                       " weights expected; model.depth must match the checkpoint)");
     if (!it->second.sizes().equals(ours.sizes()))
-      throw UserError(path + ": key '" + name + "' has shape " + shape_of(it->second) + ", the model expects " +
-                      shape_of(ours) + " (torchvision's ResNets have model.base_width=64)");
+      throw UserError(path + ": key '" + name + "' has shape " + c10::str(it->second.sizes()) + ", the model expects " +
+                      c10::str(ours.sizes()) + " (torchvision's ResNets have model.base_width=64)");
     copies.emplace_back(ours, it->second);
     used.insert(name);
   };

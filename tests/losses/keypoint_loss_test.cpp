@@ -10,11 +10,10 @@
 namespace zoo {
 namespace {
 
-const auto kF64 = torch::kFloat64;
 
 // One sample, two keypoints: errors (0, 0, 0) and (1, 2, 2), distances 0 and 3.
-torch::Tensor pred() { return torch::tensor({0.0, 0.0, 0.0, 1.0, 2.0, 2.0}, kF64).view({1, 2, 3}); }
-torch::Tensor target() { return torch::zeros({1, 2, 3}, kF64); }
+torch::Tensor pred() { return torch::tensor({0.0, 0.0, 0.0, 1.0, 2.0, 2.0}, torch::kFloat64).view({1, 2, 3}); }
+torch::Tensor target() { return torch::zeros({1, 2, 3}, torch::kFloat64); }
 
 double loss_of(const std::string& kind, const torch::Tensor& visible = {}, double beta = 1.0) {
   KeypointLossOptions o;
@@ -38,7 +37,7 @@ TEST(KeypointLoss, HandComputedValues) {
 
 TEST(KeypointLoss, EuclideanIsTheMeanPerKeypointDistanceOverABatch) {
   torch::manual_seed(0);
-  const auto p = torch::randn({4, 21, 3}, kF64), t = torch::randn({4, 21, 3}, kF64);
+  const auto p = torch::randn({4, 21, 3}, torch::kFloat64), t = torch::randn({4, 21, 3}, torch::kFloat64);
   const double expected = (p - t).norm(2, -1).mean().item<double>();
   EXPECT_NEAR(keypoint_loss(p, t).item<double>(), expected, 1e-9);
   KeypointLossOptions mse;
@@ -50,7 +49,7 @@ TEST(KeypointLoss, EuclideanIsTheMeanPerKeypointDistanceOverABatch) {
 }
 
 TEST(KeypointLoss, VisibilityWeights) {
-  const auto vis = [](double a, double b) { return torch::tensor({a, b}, kF64).view({1, 2}); };
+  const auto vis = [](double a, double b) { return torch::tensor({a, b}, torch::kFloat64).view({1, 2}); };
   EXPECT_NEAR(loss_of("euclidean", vis(0, 1)), 3.0, 1e-9);
   EXPECT_NEAR(loss_of("euclidean", vis(1, 0)), 0.0, 2e-6);
   EXPECT_NEAR(loss_of("l1", vis(0, 1)), 5.0 / 3.0, 1e-12);  // over the 3 visible coordinates
@@ -79,7 +78,7 @@ TEST(KeypointLoss, NanTargetAtAnInvisibleKeypointIsIgnored) {
   auto t = target();
   t[0][0].fill_(std::numeric_limits<double>::quiet_NaN());
   auto p = pred().clone().requires_grad_(true);
-  const auto loss = keypoint_loss(p, t, torch::tensor({{0.0, 1.0}}, kF64));
+  const auto loss = keypoint_loss(p, t, torch::tensor({{0.0, 1.0}}, torch::kFloat64));
   EXPECT_NEAR(loss.item<double>(), 3.0, 1e-9);
   loss.backward();
   EXPECT_TRUE(p.grad().isfinite().all().item<bool>());
@@ -104,9 +103,9 @@ TEST(KeypointLoss, GradientIsFiniteAndZeroAtZeroError) {
 
 TEST(KeypointLoss, EuclideanGradientMatchesFiniteDifferences) {
   torch::manual_seed(1);
-  auto p = torch::randn({2, 3, 3}, torch::dtype(kF64).requires_grad(true));
-  const auto t = torch::randn({2, 3, 3}, kF64);
-  const auto vis = torch::tensor({{1.0, 0.0, 1.0}, {1.0, 1.0, 0.5}}, kF64);
+  auto p = torch::randn({2, 3, 3}, torch::dtype(torch::kFloat64).requires_grad(true));
+  const auto t = torch::randn({2, 3, 3}, torch::kFloat64);
+  const auto vis = torch::tensor({{1.0, 0.0, 1.0}, {1.0, 1.0, 0.5}}, torch::kFloat64);
   keypoint_loss(p, t, vis).backward();
   const double h = 1e-6;
   auto flat = p.detach().view(-1);
@@ -125,7 +124,7 @@ TEST(KeypointLoss, BadArgumentsAreErrors) {
   KeypointLossOptions o;
   o.kind = "huber";
   EXPECT_THROW(keypoint_loss(pred(), target(), {}, o), c10::Error);
-  EXPECT_THROW(keypoint_loss(pred(), torch::zeros({1, 2, 2}, kF64)), c10::Error);
+  EXPECT_THROW(keypoint_loss(pred(), torch::zeros({1, 2, 2}, torch::kFloat64)), c10::Error);
   EXPECT_THROW(keypoint_loss(pred(), target(), torch::ones({2, 1})), c10::Error);
 }
 

@@ -5,11 +5,10 @@
 #include <vector>
 
 #include "models/detection/anchor_generator.h"
+#include "tests/models/box_rows.h"
 
 namespace zoo {
 namespace {
-
-torch::Tensor rows(std::vector<float> v) { return torch::tensor(v).view({-1, 4}); }
 
 TEST(DetectionAnchors, NineBaseAnchorsOfTheSpec) {
   const AnchorGenerator gen;  // sizes 128, 256, 512 x ratios 0.5, 1, 2

@@ -6,6 +6,7 @@
 
 #include "models/detection/box_ops.h"
 #include "models/detection/matcher.h"
+#include "tests/models/box_rows.h"
 
 namespace zoo {
 namespace {
@@ -23,8 +24,6 @@ Matcher without_low_quality() {
 }
 
 using V = std::vector<int64_t>;
-
-torch::Tensor rows(std::vector<float> v) { return torch::tensor(v).view({-1, 4}); }
 
 TEST(DetectionMatcher, LowQualityMatchRestoresTheAnchorsOwnBestGt) {
   // Anchor 4 is gt 1's best (0.65) but goes back to gt 0 (0.66 > 0.65): gt 1 ends without a

@@ -8,11 +8,10 @@
 #include <vector>
 
 #include "models/detection/rpn.h"
+#include "tests/models/box_rows.h"
 
 namespace zoo {
 namespace {
-
-torch::Tensor rows(std::vector<float> v) { return torch::tensor(v).view({-1, 4}); }
 
 // spec §5.8: 64 x 64 image, one 4 x 4 map (stride 16), one anchor (size 32, ratio 1) per cell.
 RpnOptions tiny_options() {

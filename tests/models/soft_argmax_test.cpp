@@ -14,11 +14,10 @@
 namespace zoo {
 namespace {
 
-const auto kF64 = torch::kFloat64;
 using C = CoordConvention;
 
 std::vector<double> values(const torch::Tensor& t) {
-  const auto c = t.to(kF64).contiguous().flatten();
+  const auto c = t.to(torch::kFloat64).contiguous().flatten();
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
@@ -70,7 +69,7 @@ TEST(SoftArgmax, ParseConvention) {
 
 // Spec §3.3: h = 3, w = 4, logits 0 except 1.0 at row 2, col 1 (non-square, so an x/y swap fails).
 TEST(SoftArgmax, WorkedNumbersOfSpec) {
-  auto logits = torch::zeros({1, 1, 3, 4}, kF64);
+  auto logits = torch::zeros({1, 1, 3, 4}, torch::kFloat64);
   logits[0][0][2][1] = 1.0;
   struct Row {
     double beta, max_prob;
@@ -100,7 +99,7 @@ TEST(SoftArgmax, WorkedNumbersOfSpec) {
 }
 
 TEST(SoftArgmax, UniformMapGivesTheCentre) {
-  const auto logits = torch::zeros({1, 1, 3, 4}, kF64);
+  const auto logits = torch::zeros({1, 1, 3, 4}, torch::kFloat64);
   EXPECT_EQ(values(make2d(1, C::kPixel)(logits)), (std::vector<double>{1.5, 1.0}));
   for (const auto c : {C::kAlignCorners, C::kPixelCentre})
     for (const double v : values(make2d(1, c)(logits))) EXPECT_NEAR(v, 0.0, 1e-15);
@@ -133,7 +132,7 @@ TEST(SoftArgmax, OneHotGivesExactlyThatCellInEveryConvention) {
 }
 
 TEST(SoftArgmax, ThreeDimensionalOneHotAndOrder) {
-  auto logits = torch::zeros({1, 2, 2, 3, 4}, kF64);
+  auto logits = torch::zeros({1, 2, 2, 3, 4}, torch::kFloat64);
   logits[0][0][1][2][3] = 1e4;  // d = 1, row 2, col 3 -> (x, y, z) = (3, 2, 1)
   logits[0][1][0][1][0] = 1e4;
   SoftArgmaxOptions o;
@@ -142,14 +141,14 @@ TEST(SoftArgmax, ThreeDimensionalOneHotAndOrder) {
   EXPECT_EQ(out.coords.sizes(), (torch::IntArrayRef{1, 2, 3}));
   EXPECT_EQ(values(out.coords), (std::vector<double>{3, 2, 1, 0, 1, 0}));
   EXPECT_EQ(out.heatmaps.sizes(), logits.sizes());
-  const auto uniform = SoftArgmax3d(o)(torch::zeros({1, 1, 2, 3, 4}, kF64));
+  const auto uniform = SoftArgmax3d(o)(torch::zeros({1, 1, 2, 3, 4}, torch::kFloat64));
   EXPECT_EQ(values(uniform), (std::vector<double>{1.5, 1, 0.5}));
   EXPECT_THROW(SoftArgmax3d(o)->forward(torch::zeros({1, 1, 3, 4})), c10::Error);
 }
 
 TEST(SoftArgmax, ConventionsAgreeAfterConversion) {
   torch::manual_seed(0);
-  const auto logits = torch::randn({2, 3, 5, 7}, kF64) * 3;
+  const auto logits = torch::randn({2, 3, 5, 7}, torch::kFloat64) * 3;
   const auto pixel = make2d(2, C::kPixel)(logits);
   for (const auto c : {C::kAlignCorners, C::kPixelCentre}) {
     const auto native = make2d(2, c)(logits);
@@ -161,7 +160,7 @@ TEST(SoftArgmax, ConventionsAgreeAfterConversion) {
   EXPECT_TRUE(torch::allclose(convert_coords(kornia, {7, 5}, C::kAlignCorners, C::kPixelCentre),
                               dsnt, 0, 1e-12));
   // Spec §3.1 back-conversions: kornia u = (x+1)(w-1)/2, DSNT u = ((x+1)w - 1)/2.
-  const auto x = torch::tensor({{0.5, -0.2}}, kF64);
+  const auto x = torch::tensor({{0.5, -0.2}}, torch::kFloat64);
   EXPECT_EQ(values(convert_coords(x, {7, 5}, C::kAlignCorners, C::kPixel)),
             (std::vector<double>{1.5 * 6 / 2, 0.8 * 4 / 2}));
   EXPECT_NEAR(values(convert_coords(x, {7, 5}, C::kPixelCentre, C::kPixel))[0],
@@ -173,8 +172,8 @@ TEST(SoftArgmax, ConventionsAgreeAfterConversion) {
 // the background is constant, so torch::roll is an exact translation of the map's content).
 TEST(SoftArgmax, TranslatingTheHeatmapShiftsTheOutput) {
   torch::manual_seed(1);
-  auto logits = torch::full({1, 2, 16, 20}, -40.0, kF64);
-  logits.slice(2, 3, 7).slice(3, 4, 8) = torch::randn({1, 2, 4, 4}, kF64);
+  auto logits = torch::full({1, 2, 16, 20}, -40.0, torch::kFloat64);
+  logits.slice(2, 3, 7).slice(3, 4, 8) = torch::randn({1, 2, 4, 4}, torch::kFloat64);
   const int64_t dy = 5, dx = 9;
   const auto moved = torch::roll(logits, {dy, dx}, {2, 3});
   const auto shift = make2d(1, C::kPixel)(moved) - make2d(1, C::kPixel)(logits);
@@ -191,18 +190,18 @@ TEST(SoftArgmax, TranslatingTheHeatmapShiftsTheOutput) {
 TEST(SoftArgmax, HeatmapsSumToOne) {
   torch::manual_seed(2);
   const auto out =
-      make2d(3, C::kPixelCentre)->forward_with_heatmaps(torch::randn({2, 4, 6, 5}, kF64) * 10);
-  EXPECT_TRUE(torch::allclose(out.heatmaps.sum({2, 3}), torch::ones({2, 4}, kF64), 0, 1e-12));
+      make2d(3, C::kPixelCentre)->forward_with_heatmaps(torch::randn({2, 4, 6, 5}, torch::kFloat64) * 10);
+  EXPECT_TRUE(torch::allclose(out.heatmaps.sum({2, 3}), torch::ones({2, 4}, torch::kFloat64), 0, 1e-12));
   EXPECT_GE(out.heatmaps.min().item<double>(), 0.0);
 }
 
 TEST(SoftArgmax, MaskRemovesCellsAndAFullyMaskedMapGivesTheCentre) {
-  auto logits = torch::zeros({1, 2, 3, 4}, kF64);
+  auto logits = torch::zeros({1, 2, 3, 4}, torch::kFloat64);
   logits[0][0][0][0] = 100;  // the max, masked out below
   logits[0][0][2][3] = 50;   // the max of what remains
   auto mask = torch::ones({3, 4}, torch::kBool);  // [H, W], broadcast over B, K
   mask[0][0] = false;
-  auto full = torch::ones({1, 2, 3, 4}, kF64);  // numeric [B, K, H, W] mask
+  auto full = torch::ones({1, 2, 3, 4}, torch::kFloat64);  // numeric [B, K, H, W] mask
   full[0][1].zero_();                           // keypoint 1: nothing valid
   const auto out = make2d(1, C::kPixel)->forward_with_heatmaps(logits, mask);
   EXPECT_EQ(out.heatmaps[0][0][0][0].item<double>(), 0.0);
@@ -220,13 +219,13 @@ TEST(SoftArgmax, MaskRemovesCellsAndAFullyMaskedMapGivesTheCentre) {
 
 TEST(SoftArgmax, GradientsMatchFiniteDifferences) {
   torch::manual_seed(3);
-  const auto x2 = torch::randn({1, 2, 3, 4}, kF64);
+  const auto x2 = torch::randn({1, 2, 3, 4}, torch::kFloat64);
   for (const auto c : {C::kPixel, C::kAlignCorners, C::kPixelCentre}) {
     auto m = make2d(1.7, c);
     EXPECT_LT(jacobian_error([&](const torch::Tensor& x) { return m(x); }, x2), 1e-8);
   }
   auto m = make2d(1.7, C::kPixel);
-  auto mask = torch::ones({3, 4}, kF64);
+  auto mask = torch::ones({3, 4}, torch::kFloat64);
   mask[1][2] = 0;
   EXPECT_LT(jacobian_error([&](const torch::Tensor& x) { return m(x, mask); }, x2), 1e-8);
   // The probability maps too (the JS regulariser differentiates through them).
@@ -238,7 +237,7 @@ TEST(SoftArgmax, GradientsMatchFiniteDifferences) {
   o.convention = C::kPixelCentre;
   SoftArgmax3d m3(o);
   EXPECT_LT(jacobian_error([&](const torch::Tensor& x) { return m3(x); },
-                           torch::randn({1, 2, 2, 3, 2}, kF64)),
+                           torch::randn({1, 2, 2, 3, 2}, torch::kFloat64)),
             1e-8);
 }
 
@@ -248,15 +247,15 @@ TEST(SoftArgmax, LearnableBetaIsAPositiveParameterWithTheRightGradient) {
   o.learnable_beta = true;
   o.convention = C::kPixel;
   SoftArgmax2d m(o);
-  m->to(kF64);
+  m->to(torch::kFloat64);
   ASSERT_EQ(m->parameters().size(), 1u);
   EXPECT_EQ(m->named_parameters().begin()->key(), "log_beta");
   EXPECT_NEAR(m->beta(), 2.0, 1e-6);  // log_beta was created in float
   EXPECT_EQ(make2d(2.0, C::kPixel)->parameters().size(), 0u);  // fixed beta: nothing to learn
 
   torch::manual_seed(4);
-  const auto logits = torch::randn({1, 2, 3, 4}, kF64);
-  const auto probe = torch::randn({1, 2, 2}, kF64);
+  const auto logits = torch::randn({1, 2, 3, 4}, torch::kFloat64);
+  const auto probe = torch::randn({1, 2, 2}, torch::kFloat64);
   const auto objective = [&] { return (m(logits) * probe).sum(); };
   objective().backward();
   const double analytic = m->log_beta.grad().item<double>();

@@ -13,14 +13,13 @@
 namespace zoo {
 namespace {
 
-const auto kF64 = torch::kFloat64;
 
 // One sample: gt at the origin, keypoint k's prediction at distance d[k] along axis k % 3.
 std::pair<torch::Tensor, torch::Tensor> at_distances(const std::vector<double>& d) {
   const auto k = static_cast<int64_t>(d.size());
-  auto pred = torch::zeros({k, 3}, kF64);
+  auto pred = torch::zeros({k, 3}, torch::kFloat64);
   for (int64_t i = 0; i < k; ++i) pred[i][i % 3] = d[static_cast<size_t>(i)];
-  return {torch::zeros({k, 3}, kF64), pred};
+  return {torch::zeros({k, 3}, torch::kFloat64), pred};
 }
 
 KeypointMetrics worked_example() {
@@ -98,7 +97,7 @@ TEST(KeypointMetrics, BatchedFeedEqualsPerSampleFeed) {
 
 TEST(KeypointMetrics, EndPointError2d) {
   KeypointMetrics metrics;  // 21 keypoints, PCK over 0-30 px
-  const auto gt = torch::zeros({21, 2}, kF64);
+  const auto gt = torch::zeros({21, 2}, torch::kFloat64);
   auto pred = gt.clone();
   pred.select(1, 0).fill_(3.0);
   pred.select(1, 1).fill_(4.0);  // every error 5 px
@@ -112,10 +111,10 @@ TEST(KeypointMetrics, EndPointError2d) {
 
 // A proper rotation (det +1) about `axis` from Rodrigues' formula.
 torch::Tensor rotation(double angle, const std::vector<double>& axis) {
-  const auto n = torch::tensor(axis, kF64) / torch::tensor(axis, kF64).norm();
+  const auto n = torch::tensor(axis, torch::kFloat64) / torch::tensor(axis, torch::kFloat64).norm();
   const double x = n[0].item<double>(), y = n[1].item<double>(), z = n[2].item<double>();
-  const auto k = torch::tensor({0.0, -z, y, z, 0.0, -x, -y, x, 0.0}, kF64).view({3, 3});
-  return torch::eye(3, kF64) + std::sin(angle) * k + (1 - std::cos(angle)) * k.mm(k);
+  const auto k = torch::tensor({0.0, -z, y, z, 0.0, -x, -y, x, 0.0}, torch::kFloat64).view({3, 3});
+  return torch::eye(3, torch::kFloat64) + std::sin(angle) * k + (1 - std::cos(angle)) * k.mm(k);
 }
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
@@ -124,10 +123,10 @@ double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
 
 TEST(ProcrustesAlign, UndoesASimilarityTransform) {
   torch::manual_seed(0);
-  const auto gt = torch::randn({21, 3}, kF64) * 0.05;  // hand-sized, in metres
+  const auto gt = torch::randn({21, 3}, torch::kFloat64) * 0.05;  // hand-sized, in metres
   const auto r = rotation(0.7, {1, 2, -0.5});
   ASSERT_NEAR(torch::det(r).item<double>(), 1.0, 1e-12);
-  const auto pred = 1.7 * gt.mm(r.t()) + torch::tensor({0.1, -0.3, 0.8}, kF64);
+  const auto pred = 1.7 * gt.mm(r.t()) + torch::tensor({0.1, -0.3, 0.8}, torch::kFloat64);
   EXPECT_GT(max_abs_diff(pred, gt), 0.1);
   EXPECT_LT(max_abs_diff(procrustes_align(gt, pred), gt), 1e-8);
 
@@ -140,7 +139,7 @@ TEST(ProcrustesAlign, UndoesASimilarityTransform) {
 
 TEST(ProcrustesAlign, AllowsReflections) {
   torch::manual_seed(1);
-  const auto gt = torch::randn({21, 3}, kF64) * 0.05;
+  const auto gt = torch::randn({21, 3}, torch::kFloat64) * 0.05;
   auto mirrored = gt.clone();
   mirrored.select(1, 2).neg_();  // z -> -z: det -1, which Umeyama's sign fix would refuse
   const auto pred = mirrored.mm(rotation(0.3, {0, 1, 1}).t()) + 0.2;
@@ -152,7 +151,7 @@ TEST(ProcrustesAlign, SpecFourPointExample) {
   // "Exactly" up to the +1e-8 FreiHAND adds to both norms: the numpy reference is off by 5.0e-9
   // here too. That residual is about 1e-8 times |point| / |set| whatever the units, which is why
   // the tests above stay near 1e-8 (and shrinking pred, which divides by its norm, raises it).
-  const auto a = torch::tensor({0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0}, kF64)
+  const auto a = torch::tensor({0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0}, torch::kFloat64)
                      .view({4, 3});
   const auto b = 2 * a.index_select(1, torch::tensor({1, 0, 2})) + 1;
   const double err = max_abs_diff(procrustes_align(a, b), a);
@@ -162,7 +161,7 @@ TEST(ProcrustesAlign, SpecFourPointExample) {
 
 TEST(ProcrustesAlign, FitMaskExcludesOutliersButTransformsThem) {
   torch::manual_seed(2);
-  const auto gt = torch::randn({6, 3}, kF64);
+  const auto gt = torch::randn({6, 3}, torch::kFloat64);
   auto pred = 3.0 * gt.mm(rotation(1.1, {0.2, -1, 0.4}).t()) - 0.5;
   pred[5] += 10.0;  // an outlier the fit must not see
   auto mask = torch::ones({6});
@@ -174,7 +173,7 @@ TEST(ProcrustesAlign, FitMaskExcludesOutliersButTransformsThem) {
 }
 
 TEST(KeypointMetrics, WritesPckPlot) {
-  const auto dir = std::filesystem::path(testing::TempDir()) / "zoo_pck_plot_test";
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "zoo_pck_plot_test";
   std::filesystem::create_directories(dir);
   const auto path = (dir / "pck.png").string();
   std::filesystem::remove(path);
