@@ -83,14 +83,21 @@ std::vector<cv::Point> legend_layout(const Panel& panel, int left, int right, in
   return at;
 }
 
-// Draws one panel into `area` of `img`.
-void draw_panel(cv::Mat& img, const cv::Rect& area, const Panel& panel) {
+// The data frame's top, below the title and the legend's rows, from the top of the panel.
+int frame_top(const std::vector<cv::Point>& legend, int panel_y) {
+  int top = 40;
+  for (const auto& p : legend)
+    if (p.y >= 0) top = std::max(top, p.y - panel_y + 14);
+  return top;
+}
+
+// Draws one panel into `area` of `img`, its frame `top` pixels down (panels side by side share
+// it, so their frames line up) and its x axis spanning at least [x_lo, x_hi].
+void draw_panel(cv::Mat& img, const cv::Rect& area, const Panel& panel, int top_offset, double x_lo, double x_hi) {
   const int left = area.x + 78, right = area.x + area.width - 20, bottom = area.y + area.height - 55;
   put_text(img, panel.title, {left, area.y + 25}, 0.6, kInk);
   const std::vector<cv::Point> legend = legend_layout(panel, left, right, area.y + 48);
-  int top = area.y + 40;
-  for (const auto& p : legend)
-    if (p.y >= 0) top = std::max(top, p.y + 14);
+  const int top = area.y + top_offset;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (const auto& s : panel.series)
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
@@ -104,6 +111,8 @@ void draw_panel(cv::Mat& img, const cv::Rect& area, const Panel& panel) {
     put_text(img, "nothing logged", {left + 20, (top + bottom) / 2}, 0.5, kInk);
     return;
   }
+  x0 = std::min(x0, x_lo);
+  x1 = std::max(x1, x_hi);
   const std::vector<double> xt = nice_ticks(x0, x1), yt = nice_ticks(y0, y1);
   x0 = xt.front();
   x1 = xt.back();
@@ -196,8 +205,24 @@ void write_line_plot(const std::string& path, const std::string& title, const st
 
 void write_panels(const std::string& path, const std::vector<Panel>& panels) {
   cv::Mat img(kPanelHeight, kPanelWidth * static_cast<int>(panels.size()), CV_8UC3, kWhite);
+  // Frames at one height, and panels over one x quantity (a run's steps) over one range: the
+  // validation curve then starts under the training step it was measured at, not at the left.
+  int top = 0;
+  double x_lo = INFINITY, x_hi = -INFINITY;
+  bool one_x = true;
+  for (const auto& p : panels) {
+    top = std::max(top, frame_top(legend_layout(p, 78, kPanelWidth - 20, 48), 0));
+    one_x = one_x && p.x_label == panels.front().x_label;
+    for (const auto& s : p.series)
+      for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) {
+          x_lo = std::min(x_lo, s.x[i]);
+          x_hi = std::max(x_hi, s.x[i]);
+        }
+  }
+  if (!one_x) x_lo = INFINITY, x_hi = -INFINITY;
   for (size_t i = 0; i < panels.size(); ++i)
-    draw_panel(img, {kPanelWidth * static_cast<int>(i), 0, kPanelWidth, kPanelHeight}, panels[i]);
+    draw_panel(img, {kPanelWidth * static_cast<int>(i), 0, kPanelWidth, kPanelHeight}, panels[i], top, x_lo, x_hi);
   write_png(path, img);
 }
 

@@ -75,22 +75,14 @@ TEST(RunSummary, ValidationLossIsTheEvaluatorsLossOrItsTermsSum) {
   EXPECT_EQ(run_summary_panels(log)[0].series.at(1).y, std::vector<double>{4.0});
 }
 
-TEST(RunSummary, WritesOneFigureOfThreePanels) {
-  const auto dir = std::filesystem::temp_directory_path() / ("zoo_summary_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  write_panels((dir / "summary.png").string(), run_summary_panels(keypoints_like_log()));
-  const cv::Mat img = cv::imread((dir / "summary.png").string());
-  ASSERT_FALSE(img.empty());
-  EXPECT_EQ(img.cols, 3 * img.rows * 600 / 440);
-  std::filesystem::remove_all(dir);
-}
-
-// The row of a panel's top frame edge: the first row whose dark pixels span most of the panel.
+// The row of the frames' top edge: the first row whose dark pixels span most of the image.
 int frame_top(const cv::Mat& img) {
   for (int y = 0; y < img.rows; ++y) {
     int dark = 0;
-    for (int x = 0; x < img.cols; ++x) dark += img.at<cv::Vec3b>(y, x)[0] < 80;
+    for (int x = 0; x < img.cols; ++x) {
+      const cv::Vec3b p = img.at<cv::Vec3b>(y, x);
+      dark += p[0] < 80 && p[1] < 80 && p[2] < 80;  // the frame's ink, not a colour
+    }
     if (dark > img.cols / 2) return y;
   }
   return -1;
@@ -102,6 +94,19 @@ int pixels_of(const cv::Mat& img, cv::Vec3b colour, int from, int to) {
   for (int y = from; y < to; ++y)
     for (int x = 0; x < img.cols; ++x) n += img.at<cv::Vec3b>(y, x) == colour;
   return n;
+}
+
+TEST(RunSummary, WritesOneFigureOfThreePanels) {
+  const auto dir = std::filesystem::temp_directory_path() / ("zoo_summary_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  write_panels((dir / "summary.png").string(), run_summary_panels(keypoints_like_log()));
+  const cv::Mat img = cv::imread((dir / "summary.png").string());
+  ASSERT_FALSE(img.empty());
+  EXPECT_EQ(img.cols, 3 * img.rows * 600 / 440);
+  // The frames' top edges on one row (the loss panel has a legend, the learning rate none).
+  EXPECT_GT(frame_top(img), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Plot, TheLegendSitsAboveTheDataWhereNoCurveCanRunUnderIt) {
