@@ -20,6 +20,9 @@ constexpr int kPanelWidth = 600, kPanelHeight = 440;
 // Fewer points than this get a marker each: an evaluation every few hundred steps is a point
 // that was measured, not a line that was.
 constexpr size_t kMarkersBelow = 40;
+// A legend entry: a 30 px line or dashes, then the name; rows 20 px apart.
+constexpr int kLegendSwatch = 30, kLegendRow = 20;
+constexpr double kLegendScale = 0.45;
 
 const cv::Scalar kInk(40, 40, 40), kGrid(228, 228, 228), kWhite(255, 255, 255);
 // matplotlib's tab10, BGR: ten runs can share one plot.
@@ -53,10 +56,48 @@ void dashed_polyline(cv::Mat& img, const std::vector<cv::Point>& points, const c
   }
 }
 
-// Draws one panel into `area` of `img`.
-void draw_panel(cv::Mat& img, const cv::Rect& area, const Panel& panel) {
-  const int left = area.x + 78, right = area.x + area.width - 20, top = area.y + 40, bottom = area.y + area.height - 55;
+bool has_points(const Series& s) {
+  for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+    if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) return true;
+  return false;
+}
+
+// Where each series' legend entry goes: rows under the title, above the data, wrapped at the
+// panel's width. Inside the data, no corner stays free of every curve (a warmup's peak, a
+// metric's best value, a baseline's line); above it nothing can overlap. None for a single
+// series that the title already names ("learning rate" in "learning rate").
+std::vector<cv::Point> legend_layout(const Panel& panel, int left, int right, int first_row_y) {
+  std::vector<cv::Point> at(panel.series.size(), {-1, -1});
+  if (panel.series.size() == 1 && panel.title.find(panel.series[0].name) != std::string::npos) return at;
+  int x = left, y = first_row_y;
+  for (size_t k = 0; k < panel.series.size(); ++k) {
+    if (!has_points(panel.series[k])) continue;
+    const int width = kLegendSwatch + 6 + text_width(panel.series[k].name, kLegendScale);
+    if (x > left && x + width > right) {
+      x = left;
+      y += kLegendRow;
+    }
+    at[k] = {x, y};
+    x += width + 18;
+  }
+  return at;
+}
+
+// The data frame's top, below the title and the legend's rows, from the top of the panel.
+int frame_top(const std::vector<cv::Point>& legend, int panel_y) {
+  int top = 40;
+  for (const auto& p : legend)
+    if (p.y >= 0) top = std::max(top, p.y - panel_y + 14);
+  return top;
+}
+
+// Draws one panel into `area` of `img`, its frame `top` pixels down (panels side by side share
+// it, so their frames line up) and its x axis spanning at least [x_lo, x_hi].
+void draw_panel(cv::Mat& img, const cv::Rect& area, const Panel& panel, int top_offset, double x_lo, double x_hi) {
+  const int left = area.x + 78, right = area.x + area.width - 20, bottom = area.y + area.height - 55;
   put_text(img, panel.title, {left, area.y + 25}, 0.6, kInk);
+  const std::vector<cv::Point> legend = legend_layout(panel, left, right, area.y + 48);
+  const int top = area.y + top_offset;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (const auto& s : panel.series)
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
@@ -70,6 +111,8 @@ void draw_panel(cv::Mat& img, const cv::Rect& area, const Panel& panel) {
     put_text(img, "nothing logged", {left + 20, (top + bottom) / 2}, 0.5, kInk);
     return;
   }
+  x0 = std::min(x0, x_lo);
+  x1 = std::max(x1, x_hi);
   const std::vector<double> xt = nice_ticks(x0, x1), yt = nice_ticks(y0, y1);
   x0 = xt.front();
   x1 = xt.back();
@@ -91,7 +134,6 @@ void draw_panel(cv::Mat& img, const cv::Rect& area, const Panel& panel) {
   }
   cv::rectangle(img, {left, top}, {right, bottom}, kInk, 1);
   put_text(img, panel.x_label, {(left + right - text_width(panel.x_label, 0.5)) / 2, bottom + 45}, 0.5, kInk);
-  int legend_y = top + 18;
   for (size_t k = 0; k < panel.series.size(); ++k) {
     const Series& s = panel.series[k];
     const cv::Scalar colour = kPalette[k % 10];
@@ -105,16 +147,13 @@ void draw_panel(cv::Mat& img, const cv::Rect& area, const Panel& panel) {
       cv::polylines(img, points, false, colour, 2, cv::LINE_AA);
     if (!s.reference && points.size() < kMarkersBelow)
       for (const auto& p : points) cv::circle(img, p, 4, colour, -1, cv::LINE_AA);
-    // Legend, top right, on white so curves under it do not hide it.
-    const int w = text_width(s.name, 0.45);
-    const cv::Point at(right - w - 44, legend_y);
-    cv::rectangle(img, {at.x - 4, at.y - 13}, {right - 4, at.y + 5}, kWhite, -1);
+    const cv::Point at = legend[k];
+    if (at.y < 0) continue;
     if (s.reference)
-      dashed_polyline(img, {{at.x, at.y - 4}, {at.x + 30, at.y - 4}}, colour);
+      dashed_polyline(img, {{at.x, at.y - 4}, {at.x + kLegendSwatch, at.y - 4}}, colour);
     else
-      cv::line(img, {at.x, at.y - 4}, {at.x + 30, at.y - 4}, colour, 2, cv::LINE_AA);
-    put_text(img, s.name, {at.x + 36, at.y}, 0.45, kInk);
-    legend_y += 20;
+      cv::line(img, {at.x, at.y - 4}, {at.x + kLegendSwatch, at.y - 4}, colour, 2, cv::LINE_AA);
+    put_text(img, s.name, {at.x + kLegendSwatch + 6, at.y}, kLegendScale, kInk);
   }
 }
 
@@ -166,8 +205,24 @@ void write_line_plot(const std::string& path, const std::string& title, const st
 
 void write_panels(const std::string& path, const std::vector<Panel>& panels) {
   cv::Mat img(kPanelHeight, kPanelWidth * static_cast<int>(panels.size()), CV_8UC3, kWhite);
+  // Frames at one height, and panels over one x quantity (a run's steps) over one range: the
+  // validation curve then starts under the training step it was measured at, not at the left.
+  int top = 0;
+  double x_lo = INFINITY, x_hi = -INFINITY;
+  bool one_x = true;
+  for (const auto& p : panels) {
+    top = std::max(top, frame_top(legend_layout(p, 78, kPanelWidth - 20, 48), 0));
+    one_x = one_x && p.x_label == panels.front().x_label;
+    for (const auto& s : p.series)
+      for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) {
+          x_lo = std::min(x_lo, s.x[i]);
+          x_hi = std::max(x_hi, s.x[i]);
+        }
+  }
+  if (!one_x) x_lo = INFINITY, x_hi = -INFINITY;
   for (size_t i = 0; i < panels.size(); ++i)
-    draw_panel(img, {kPanelWidth * static_cast<int>(i), 0, kPanelWidth, kPanelHeight}, panels[i]);
+    draw_panel(img, {kPanelWidth * static_cast<int>(i), 0, kPanelWidth, kPanelHeight}, panels[i], top, x_lo, x_hi);
   write_png(path, img);
 }
 

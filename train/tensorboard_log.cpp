@@ -49,19 +49,26 @@ std::map<std::string, TensorBoardWriter::HParam> config_hparams(const Json& conf
 TensorBoardLog::TensorBoardLog(const std::string& run_dir, int64_t first_step)
     : plots_dir_(run_dir + "/plots"), writer_(run_dir, first_step) {
   const std::string config_path = run_dir + "/config.json";
-  hparams_session_ = fs::exists(config_path);
-  if (first_step > 0 || !hparams_session_) return;
+  if (!fs::exists(config_path)) return;
+  session_.emplace(run_dir + "/hparams", first_step);
+  if (first_step > 0) return;
   const Json config = read_json_file(config_path);
   writer_.text("config", as_code_block(config.dump(2)), 0);
-  writer_.hparams_start(config_hparams(config), 0);
+  session_->hparams_start(config_hparams(config), 0);
 }
 
 void TensorBoardLog::train_record(const Json& record) {
   const int64_t step = record.at("step").get<int64_t>();
   for (const auto& [key, value] : record.items()) {
-    // Bookkeeping, not a curve of the training: the step itself, wall time, skipped-step count.
-    if (!value.is_number() || key == "step" || key == "elapsed_s" || key == "skipped_steps") continue;
+    // Bookkeeping, not a curve of the training: the step itself, wall time, skipped-step count,
+    // the thread count.
+    if (!value.is_number() || key == "step" || key == "elapsed_s" || key == "skipped_steps" || key == "threads")
+      continue;
     writer_.scalar("train/" + key, value.get<double>(), step);
+  }
+  if (record.contains("loss")) {
+    last_loss_ = record["loss"].get<double>();
+    last_loss_step_ = step;
   }
 }
 
@@ -78,6 +85,8 @@ void TensorBoardLog::before_evaluation() { pictures_before_ = pictures(); }
 
 void TensorBoardLog::evaluation(int64_t step, const Metrics& metrics) {
   for (const auto& [name, value] : metrics) writer_.scalar("val/" + name, value, step);
+  last_metrics_ = metrics;
+  last_eval_step_ = step;
   // The pictures this evaluation drew: new files, or files rewritten since before_evaluation.
   for (const auto& [path, time] : pictures()) {
     const auto before = pictures_before_.find(path);
@@ -90,7 +99,13 @@ void TensorBoardLog::evaluation(int64_t step, const Metrics& metrics) {
 }
 
 void TensorBoardLog::finished(int64_t step) {
-  if (hparams_session_) writer_.hparams_end(/*success=*/true, step);
+  if (!session_) return;
+  // The metric columns: the plugin shows each scalar tag of the session's run at its last step.
+  // The same tags as DIR's curves, so a column is named as its chart.
+  if (last_eval_step_ >= 0)
+    for (const auto& [name, value] : last_metrics_) session_->scalar("val/" + name, value, last_eval_step_);
+  if (last_loss_step_ >= 0) session_->scalar("train/loss", last_loss_, last_loss_step_);
+  session_->hparams_end(/*success=*/true, step);
 }
 
 }  // namespace zoo

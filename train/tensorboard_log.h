@@ -6,11 +6,15 @@
 //   val/<metric>      every metric of an evaluation
 //   pictures/<name>   the PNGs an evaluation drew in DIR/plots (examples, PCK curves, proposals)
 //   config            the resolved DIR/config.json, as text
-//   hparams           the config's values (a session of the HParams tab, whose metric columns
-//                     are the last values of the scalars above) and, at the end, its status
+// and in DIR/hparams, a run of its own: the HParams tab's session, the config's values, and at
+// the end of training the last evaluation's val/<metric> and the last train/loss, its metric
+// columns. The session cannot share DIR's run: with `--logdir DIR` that run is named ".", and
+// the plugin then looks for the metrics in run "./." (it joins the session's name with the
+// metric's group, "." for the session's own run), so every metric cell stays empty.
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "io/tensorboard.h"
@@ -34,15 +38,21 @@ class TensorBoardLog {
   // Call before an evaluation; evaluation() then adds the pictures it drew.
   void before_evaluation();
   void evaluation(int64_t step, const Metrics& metrics);
-  // The end of training (not an interruption): the hparams session's status.
+  // The end of training (not an interruption): the hparams session's metrics and status.
   void finished(int64_t step);
 
  private:
   std::map<std::filesystem::path, std::filesystem::file_time_type> pictures() const;
 
   std::string plots_dir_;
-  bool hparams_session_ = false;  // a session start was written (now, or before a resume)
   TensorBoardWriter writer_;
+  // DIR/hparams, when DIR has a config.json (its session start is written now, or was before a
+  // resume).
+  std::optional<TensorBoardWriter> session_;
+  // What finished() reports: the last evaluation and the last training loss of this process.
+  Metrics last_metrics_;
+  int64_t last_eval_step_ = -1, last_loss_step_ = -1;
+  double last_loss_ = 0;
   std::map<std::filesystem::path, std::filesystem::file_time_type> pictures_before_;
 };
 

@@ -1,7 +1,8 @@
 // A run opens in TensorBoard: the events file a short keypoints run writes, read by TensorBoard's
 // own reader (tests/python/tensorboard_check.py), holds every number of metrics.jsonl as a scalar
 // at its step, the evaluation's pictures byte for byte, the resolved config as text, and the
-// config's values as an hparams session that ended successfully.
+// config's values as an hparams session that ended successfully, whose row in the HParams tab
+// (as the plugin computes it) has the final metrics.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,9 +54,11 @@ TEST(TensorBoardCli, AKeypointsRunOpensInTensorBoardWithScalarsPicturesConfigAnd
   ASSERT_EQ(status, 0) << out;
   const Json view = Json::parse(out);
 
-  // Every number of metrics.jsonl (but wall time) is a scalar at its step, in float32, which is
-  // what the format stores: compared after the same rounding, with no tolerance.
+  // Every number of metrics.jsonl (but wall time and the thread count) is a scalar at its step,
+  // in float32, which is what the format stores: compared after the same rounding, with no
+  // tolerance.
   std::map<std::string, Json> expected;
+  Json last;  // {tag: [step, value]}: the last evaluation's metrics and the last training loss
   std::set<int64_t> eval_steps;
   std::ifstream log(run + "/metrics.jsonl");
   for (std::string line; std::getline(log, line);) {
@@ -63,9 +66,10 @@ TEST(TensorBoardCli, AKeypointsRunOpensInTensorBoardWithScalarsPicturesConfigAnd
     const std::string split = rec.at("split");
     if (split == "val") eval_steps.insert(rec.at("step").get<int64_t>());
     for (const auto& [key, value] : rec.items()) {
-      if (!value.is_number() || key == "step" || key == "elapsed_s") continue;
-      expected[split + "/" + key].push_back(
-          Json::array({rec.at("step"), static_cast<double>(static_cast<float>(value.get<double>()))}));
+      if (!value.is_number() || key == "step" || key == "elapsed_s" || key == "threads") continue;
+      const Json point = Json::array({rec.at("step"), static_cast<double>(static_cast<float>(value.get<double>()))});
+      expected[split + "/" + key].push_back(point);
+      if (split == "val" || key == "loss") last[split + "/" + key] = point;
     }
   }
   EXPECT_EQ(eval_steps, (std::set<int64_t>{3, 6}));
@@ -99,6 +103,16 @@ TEST(TensorBoardCli, AKeypointsRunOpensInTensorBoardWithScalarsPicturesConfigAnd
   EXPECT_EQ(hp.at("data.augment.enabled"), config["data"]["augment"]["enabled"]);
   EXPECT_FALSE(hp.contains("run_info.git_revision"));
   EXPECT_EQ(view["hparams"].at("end_status"), 1);  // STATUS_SUCCESS
+
+  // The HParams tab of `tensorboard --logdir RUN`: one session, RUN/hparams, whose metric
+  // columns are the last evaluation's metrics and the last training loss, each with its value.
+  const Json& table = view["table"];
+  Json columns = Json::array();
+  for (const auto& [tag, point] : last.items()) columns.push_back(Json::array({"", tag}));
+  EXPECT_EQ(table["metrics"], columns);  // both sorted by tag
+  ASSERT_EQ(table["sessions"].size(), 1u) << table;
+  EXPECT_EQ(table["sessions"].at("hparams"), last);
+  EXPECT_EQ(last.at("val/mpjpe_mm")[0], 6);
   fs::remove_all(run);
 }
 

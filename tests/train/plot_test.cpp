@@ -75,6 +75,27 @@ TEST(RunSummary, ValidationLossIsTheEvaluatorsLossOrItsTermsSum) {
   EXPECT_EQ(run_summary_panels(log)[0].series.at(1).y, std::vector<double>{4.0});
 }
 
+// The row of the frames' top edge: the first row whose dark pixels span most of the image.
+int frame_top(const cv::Mat& img) {
+  for (int y = 0; y < img.rows; ++y) {
+    int dark = 0;
+    for (int x = 0; x < img.cols; ++x) {
+      const cv::Vec3b p = img.at<cv::Vec3b>(y, x);
+      dark += p[0] < 80 && p[1] < 80 && p[2] < 80;  // the frame's ink, not a colour
+    }
+    if (dark > img.cols / 2) return y;
+  }
+  return -1;
+}
+
+// Pixels of a tab10 colour (BGR, anti-aliased edges aside) in rows [from, to).
+int pixels_of(const cv::Mat& img, cv::Vec3b colour, int from, int to) {
+  int n = 0;
+  for (int y = from; y < to; ++y)
+    for (int x = 0; x < img.cols; ++x) n += img.at<cv::Vec3b>(y, x) == colour;
+  return n;
+}
+
 TEST(RunSummary, WritesOneFigureOfThreePanels) {
   const auto dir = std::filesystem::temp_directory_path() / ("zoo_summary_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
@@ -83,7 +104,29 @@ TEST(RunSummary, WritesOneFigureOfThreePanels) {
   const cv::Mat img = cv::imread((dir / "summary.png").string());
   ASSERT_FALSE(img.empty());
   EXPECT_EQ(img.cols, 3 * img.rows * 600 / 440);
+  // The frames' top edges on one row (the loss panel has a legend, the learning rate none).
+  EXPECT_GT(frame_top(img), 0);
   std::filesystem::remove_all(dir);
+}
+
+TEST(Plot, TheLegendSitsAboveTheDataWhereNoCurveCanRunUnderIt) {
+  const auto path = std::filesystem::temp_directory_path() / ("zoo_legend_" + std::to_string(::getpid()) + ".png");
+  // A warmup to the top left corner and a decay to the bottom right, a baseline near the top:
+  // a legend in any corner of the data would cover one of them.
+  Series lr{"train", {0, 10, 100}, {0, 1, 0}}, baseline{"mean pose", {0, 100}, {0.9, 0.9}, true};
+  write_panels(path.string(), {{"loss", "step", {lr, baseline}}});
+  cv::Mat img = cv::imread(path.string());
+  const int top = frame_top(img);
+  ASSERT_GT(top, 0);
+  const cv::Vec3b blue(180, 119, 31), orange(14, 127, 255);  // the palette's first two
+  EXPECT_GT(pixels_of(img, blue, 0, top), 0);    // the legend's swatches, above the frame
+  EXPECT_GT(pixels_of(img, orange, 0, top), 0);
+  EXPECT_GT(pixels_of(img, blue, top, img.rows), 0);  // the curves, inside it
+  // One series that the title names has no legend.
+  write_panels(path.string(), {{"learning rate", "step", {{"learning rate", {0, 10, 100}, {0, 1, 0}}}}});
+  img = cv::imread(path.string());
+  EXPECT_EQ(pixels_of(img, blue, 0, frame_top(img)), 0);
+  std::filesystem::remove(path);
 }
 
 }  // namespace

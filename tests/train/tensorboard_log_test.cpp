@@ -1,6 +1,7 @@
 // The trainer's TensorBoard log across an interruption, read by TensorBoard's own reader: a run
 // killed after logging past its checkpoint and then resumed shows every step once, in order,
-// with the values of the uninterrupted run.
+// with the values of the uninterrupted run, and its HParams row the uninterrupted run's final
+// metrics.
 #include "train/tensorboard_log.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "tests/train/toy_task.h"
 #include "train/trainer.h"
@@ -64,6 +66,11 @@ TEST(TensorBoardLog, AResumedRunShowsEveryStepOnceWithTheUninterruptedValues) {
   if (!fs::exists(kPython)) GTEST_SKIP() << "no reference venv (scripts/setup_python_refs.sh)";
   const auto t = every_step(10);
   const std::string straight_dir = fresh_dir("straight"), dir = fresh_dir("resumed");
+  // What the apps write before training, which starts the hparams session.
+  for (const auto& d : {straight_dir, dir}) {
+    fs::create_directories(d);
+    std::ofstream(d + "/config.json") << R"({"optim": {"lr": 0.05}})";
+  }
   ToyTask straight(8);
   Trainer(straight, t, sgd(), {}, straight_dir).fit(false);
 
@@ -94,7 +101,15 @@ TEST(TensorBoardLog, AResumedRunShowsEveryStepOnceWithTheUninterruptedValues) {
     // Resume is bitwise exact, and both sides are float32 as the format stores them: no tolerance.
     EXPECT_EQ(got, expected["scalars"].at(tag));
   }
-  EXPECT_EQ(view["hparams"], Json::object());  // no DIR/config.json: no hparams session
+  EXPECT_EQ(view["hparams"].at("start"), Json({{"optim.lr", 0.05}}));
+  EXPECT_EQ(view["hparams"].at("end_status"), 1);  // STATUS_SUCCESS
+  // One row, with the final evaluation and training loss; the interrupted process, which never
+  // finished, added none.
+  EXPECT_EQ(view.at("table"), expected.at("table"));
+  const Json& row = view.at("table").at("sessions").at("hparams");
+  EXPECT_EQ(row.size(), 2u) << row;
+  EXPECT_EQ(row.at("val/mse"), view.at("scalars").at("val/mse").back());
+  EXPECT_EQ(row.at("train/loss"), view.at("scalars").at("train/loss").back());
 }
 
 TEST(ConfigHparams, FlattensTheConfigAndLeavesOutRunInfo) {
