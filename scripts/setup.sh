@@ -7,7 +7,7 @@ packages=(
   g++ cmake ccache make
   libtorch-dev libopencv-dev libcxxopts-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libgloo-dev libopenblas0-openmp libicu-dev libtinyxml2-dev
-  libprotobuf-dev protobuf-compiler
+  libprotobuf-dev protobuf-compiler libonnx-dev
   python3-torch python3-torchvision
   clang-14 libclang-rt-14-dev
 )

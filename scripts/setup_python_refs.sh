@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates build-py/venv (idempotent): Debian's python3-torch 1.13.1 from the system site-packages
 # plus pinned transformers / sentence-transformers, for the reference numbers of pretrained models
-# (tests/python/st_reference.py). Everything goes in with --no-deps from the explicit list below:
+# (tests/python/st_reference.py) and ONNX Runtime for the ONNX exports. Everything goes in with --no-deps from the explicit list below:
 # letting pip resolve would replace Debian's torch (it reports itself as 1.13.0a0+gitunknown) with
 # a multi-GB PyPI torch. transformers 4.41 / sentence-transformers 3.0 still support torch 1.13.
 set -euo pipefail
@@ -20,6 +20,12 @@ pins=(
   werkzeug==3.1.9 markupsafe==3.0.4
   # its generated protocol buffer code needs this runtime (Debian's python3-protobuf is older)
   protobuf==6.31.1
+  # onnx.checker and ONNX Runtime check and run our ONNX exports against the TorchScript ones
+  # (tests/python/onnx_run.py). Not Debian's python3-onnx 1.12: its generated code predates the
+  # protobuf 6 above. Both need only numpy and protobuf to load, check and run a model;
+  # onnxruntime's other declared dependencies (coloredlogs, flatbuffers, sympy) serve only its
+  # onnxruntime.tools scripts, which we do not use.
+  onnx==1.17.0 onnxruntime==1.19.2
 )
 # numpy, Pillow, requests, PyYAML, typing_extensions come from Debian (system site-packages).
 stamp="$venv/.zoo-pins"
@@ -43,7 +49,7 @@ rm -rf "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: "${pins[@]}"
 # Fail here, not in a test, if the install shadowed Debian's torch or is missing a module.
 "$venv/bin/python" - <<'PY'
-import torch, transformers, sentence_transformers, safetensors, tensorboard
+import torch, transformers, sentence_transformers, safetensors, tensorboard, onnx, onnxruntime
 assert torch.__file__.startswith("/usr/lib/python3/"), torch.__file__
 print("setup_python_refs: torch %s, transformers %s, sentence-transformers %s, tensorboard %s" % (
     torch.__version__, transformers.__version__, sentence_transformers.__version__, tensorboard.__version__))

@@ -138,7 +138,7 @@ TEST(Cli, MlmEndToEndWithResume) {
   EXPECT_TRUE(fs::exists(dir + "/eval_val.json"));
   r = run("zoo export --run " + dir);
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* f : {"model.pt", "weights.pt", "config.json", "vocab.txt", "meta.json"})
+  for (const char* f : {"model.pt", "model.onnx", "weights.pt", "config.json", "vocab.txt", "meta.json"})
     EXPECT_TRUE(fs::exists(dir + "/export/" + f)) << f;
   r = run("zoo predict --run " + dir + " \"anna lives in [MASK] , a city in france .\"");
   ASSERT_EQ(r.status, 0) << r.output;

@@ -73,7 +73,7 @@ TEST(KeypointsCli, TrainEvalExportPredictOnSyntheticHands) {
 
   r = run("zoo export --run " + dir);
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* f : {"model.pt", "weights.pt", "meta.json"}) EXPECT_TRUE(fs::exists(dir + "/export/" + f)) << f;
+  for (const char* f : {"model.pt", "model.onnx", "weights.pt", "meta.json"}) EXPECT_TRUE(fs::exists(dir + "/export/" + f)) << f;
 
   const std::string image = temp_path("hand") + ".png";
   ASSERT_TRUE(cv::imwrite(image, zoo::synthetic_hand(12345, 128).image));

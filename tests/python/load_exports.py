@@ -1,7 +1,8 @@
 """Loads `zoo export` directories the way a Python user would, with whatever torch is installed:
 model.pt with torch.jit.load, weights.pt with torch.load (no arguments: from torch 2.6 on that
 is weights_only=True, the restricted unpickler), weights.safetensors with the safetensors
-package where it is installed. The two weight files must hold the same tensors (tied ones once in safetensors).
+package where it is installed, model.onnx with onnx.checker (full_check) where onnx is installed
+(Debian: python3-onnx). The two weight files must hold the same tensors (tied ones once in safetensors).
 Usage: python3 load_exports.py EXPORT_DIR...   Exit status 1 on the first failure."""
 import os
 import sys
@@ -33,6 +34,15 @@ def check(export):
             assert any(torch.equal(weights[k], v) for v in st.values()), \
                 "%s is in weights.pt only and is no copy of a tensor of weights.safetensors" % k
         note = "weights.safetensors equal" + (" (%d tied names stored once)" % len(tied) if tied else "")
+    try:
+        import onnx
+    except ImportError:
+        onnx = None
+    if onnx is None:
+        note += ", no onnx module: model.onnx not checked"
+    else:
+        onnx.checker.check_model(onnx.load(os.path.join(export, "model.onnx")), full_check=True)
+        note += ", model.onnx passes onnx.checker"
     print("load_exports: %s: model.pt (%d parameters), weights.pt (%d tensors), %s" %
           (export, n_script, len(weights), note))
 

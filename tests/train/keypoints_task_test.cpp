@@ -296,7 +296,7 @@ TEST_F(KeypointsTaskTest, ExportParityInCppAndPython) {
   task->model().eval();
   const std::string out = path("export");
   task->export_model(out);
-  for (const char* f : {"model.pt", "weights.pt", "meta.json"}) EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  for (const char* f : {"model.pt", "model.onnx", "weights.pt", "meta.json"}) EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
   const Json meta = read_json_file(out + "/meta.json");
   EXPECT_EQ(meta.at("input").at("image_size"), 64);
   EXPECT_EQ(meta.at("output").at("shape"), Json({-1, 21, 3}));

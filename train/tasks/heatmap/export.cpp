@@ -5,6 +5,7 @@
 
 #include "data/hand_sample.h"
 #include "io/export_format.h"
+#include "io/formats/heatmap_onnx.h"
 #include "io/formats/heatmap_script.h"
 #include "io/weight_files.h"
 
@@ -14,6 +15,7 @@ void write_heatmap_export(const std::string& dir, HeatmapKeypointModelImpl& mode
                           int64_t image_size) {
   std::filesystem::create_directories(dir);
   export_heatmap_torchscript(model, dir + "/model.pt");
+  export_heatmap_onnx(model, dir + "/model.onnx");
   write_weight_files(dir, module_tensors(model));
   const double scale = model.net->output_scale();
   const auto side = static_cast<int64_t>(std::lround(image_size * scale));
@@ -23,6 +25,7 @@ void write_heatmap_export(const std::string& dir, HeatmapKeypointModelImpl& mode
       {{"task", "heatmap"},
        {"format_version", kExportFormatVersion},
        {"model", "model.pt"},
+       {"onnx", "model.onnx"},
        {"weights", "weights.pt"},
        {"input", input_meta},
        {"output",

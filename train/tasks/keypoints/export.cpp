@@ -4,6 +4,7 @@
 
 #include "data/hand_sample.h"
 #include "io/export_format.h"
+#include "io/formats/keypoint_onnx.h"
 #include "io/formats/keypoint_script.h"
 
 namespace zoo {
@@ -12,6 +13,7 @@ void write_keypoints_export(const std::string& dir, KeypointRegressorImpl& model
                             const Json& input_meta) {
   std::filesystem::create_directories(dir);
   export_keypoints_torchscript(model, dir + "/model.pt");
+  export_keypoints_onnx(model, dir + "/model.onnx");
   write_weight_files(dir, keypoint_regressor_torchvision_state(model));
   const auto& b = model.options.backbone;
   const bool tv = b.num_stages == 4 && b.base_width == 64;
@@ -32,6 +34,7 @@ void write_keypoints_export(const std::string& dir, KeypointRegressorImpl& model
       {{"task", "keypoints"},
        {"format_version", kExportFormatVersion},
        {"model", "model.pt"},
+       {"onnx", "model.onnx"},
        {"weights", "weights.pt"},
        {"input", input_meta},
        {"output", output},

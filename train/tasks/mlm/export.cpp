@@ -5,6 +5,7 @@
 #include "io/export_format.h"
 #include "io/safetensors.h"
 #include "io/formats/hf_bert.h"
+#include "io/formats/bert_onnx.h"
 #include "io/formats/bert_script.h"
 #include "train/hf_checkpoint.h"
 #include "train/tasks/bert_common.h"
@@ -15,6 +16,7 @@ void write_mlm_export(const std::string& dir, BertForMaskedLMImpl& model, const 
                       const WordPieceTokenizer& tokenizer, int64_t max_seq_len) {
   std::filesystem::create_directories(dir);
   export_bert_mlm_torchscript(model, dir + "/model.pt");
+  export_bert_mlm_onnx(model, dir + "/model.onnx");
   save_hf_bert_weights(dir + "/weights.pt", model);
   write_hf_bert_config(dir + "/config.json", config);
   write_safetensors(dir + "/weights.safetensors", hf_bert_state(model));
@@ -30,6 +32,7 @@ void write_mlm_export(const std::string& dir, BertForMaskedLMImpl& model, const 
                    {"inputs", {"input_ids", "attention_mask", "token_type_ids"}},
                    {"input_dtype", "int64"},
                    {"outputs", {"logits"}},
+                   {"onnx", "model.onnx"},
                    {"vocab", "vocab.txt"},
                    {"hf", config.norm_first ? Json(nullptr) : Json("hf/ (transformers BertForMaskedLM)")},
                    {"lower_case", tokenizer.options().lower_case},

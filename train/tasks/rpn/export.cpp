@@ -4,6 +4,7 @@
 
 #include "data/hand_batch.h"
 #include "io/export_format.h"
+#include "io/formats/rpn_onnx.h"
 #include "io/formats/rpn_script.h"
 #include "io/weight_files.h"
 #include "train/config.h"
@@ -13,12 +14,14 @@ namespace zoo {
 void write_rpn_export(const std::string& dir, ProposalNetworkImpl& net, const DetectionTransformOptions& transform) {
   std::filesystem::create_directories(dir);
   export_rpn_torchscript(*net.backbone, *net.rpn, dir + "/model.pt");
+  export_rpn_onnx(*net.backbone, *net.rpn, dir + "/model.onnx");
   write_weight_files(dir, module_tensors(net));
   const RpnOptions& r = net.rpn->options();
   write_json_file(dir + "/meta.json",
                   {{"task", "rpn"},
                    {"format_version", kExportFormatVersion},
                    {"model", "model.pt"},
+                   {"onnx", "model.onnx"},
                    {"weights", "weights.pt"},
                    {"input",
                     {{"images", "[B, 3, H, W] float32 RGB, (pixel / 255 - mean) / std, ImageNet statistics, each "

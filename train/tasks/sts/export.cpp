@@ -5,6 +5,7 @@
 #include "io/export_format.h"
 #include "io/weight_files.h"
 #include "io/formats/hf_bert.h"
+#include "io/formats/bert_onnx.h"
 #include "io/formats/bert_script.h"
 #include "train/hf_checkpoint.h"
 #include "train/tasks/bert_common.h"
@@ -16,6 +17,7 @@ void write_sts_export(const std::string& dir, StsModelImpl& model, const StsMode
                       int64_t max_seq_len) {
   std::filesystem::create_directories(dir);
   export_sts_torchscript(model, dir + "/model.pt");
+  export_sts_onnx(model, dir + "/model.onnx");
   write_weight_files(dir, module_tensors(model, /*with_buffers=*/false));
   tokenizer.vocab().save(dir + "/vocab.txt");
   const bool cross = options.architecture == "cross";
@@ -46,6 +48,7 @@ void write_sts_export(const std::string& dir, StsModelImpl& model, const StsMode
                    {"match_idf_buckets", options.match_idf_buckets},
                    {"match_class", match_class},
                    {"outputs", {"score"}},
+                   {"onnx", "model.onnx"},
                    {"score_range", {options.min_score, options.max_score}},
                    {"vocab", "vocab.txt"},
                    {"lower_case", tokenizer.options().lower_case},
