@@ -335,5 +335,34 @@ TEST_F(Predictors, ExportsThatDoNotFitTheirModelAreRefusedAtLoad) {
   }
 }
 
+// Issue 29: score() promises the export's score_range, but an unbounded head left it (a 5 MB
+// single word scored -0.32). A regression head without its sigmoid, its output bias moved far
+// below and then far above the range: the in-process model says about -10 and +10, the
+// predictor the range's ends.
+TEST_F(Predictors, ScoresStayInTheScoreRange) {
+  for (const double bias : {-10.0, 10.0}) {
+    fs::remove_all(path("export"));
+    auto task = make_sts_task(bert_config(sts_task_defaults(), {"model.head=\"regression\"", "model.bound_output=false",
+                                                                "data.synthetic_pairs=64", "model.classifier_dropout=0"}),
+                              dir_.string());
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : task->model().named_parameters())
+        if (p.key() == "out.bias") p.value().fill_(bias);
+    }
+    task = exported(std::move(task));
+    const infer::SentenceSimilarity sts(path("export"));
+    const std::vector<std::pair<std::string, std::string>> pairs = {{"a man plays .", "a man plays ."},
+                                                                    {"the cat sleeps .", "kids play football ."}};
+    torch::NoGradGuard no_grad;
+    const torch::Tensor raw = task->predict(sts.encode(pairs)).at("score");
+    const std::vector<double> scores = sts.score(pairs);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      EXPECT_NEAR(raw[static_cast<int64_t>(i)].item<double>(), bias, 2.0) << "the model itself leaves the range";
+      EXPECT_EQ(scores[i], bias < 0 ? 0.0 : 5.0);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace zoo
