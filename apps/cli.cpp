@@ -15,6 +15,7 @@
 #include "apps/predict.h"
 #include "apps/run_commands.h"
 #include "io/run_lock.h"
+#include "train/checkpoint.h"
 #include "train/cpu_kernels.h"
 #include "train/distributed.h"
 #include "train/memory_check.h"
@@ -117,6 +118,7 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   const OptimOptions optim = optim_options(ctx.config);
   const ScheduleOptions schedule = schedule_options(ctx.config);
   const DistributedEnv env = distributed_env();
+  if (resume) check_resume_world_size(run_dir + "/checkpoints/last.pt", env.enabled() ? env.world_size : 1);
   const torch::Device device = configure_runtime(train, env);
   if (env.enabled() && run_dir.empty())
     throw UserError("a data-parallel run (WORLD_SIZE=" + std::to_string(env.world_size) +
@@ -146,6 +148,9 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
     std::cout << ", precision " << (uses_bf16_autocast(train, device) ? "bf16" : "fp32") << " (train.precision=auto: "
               << (cpu_has_native_bf16() ? "native bf16" : "no native bf16") << ")";
   std::cout << "\n";
+  // From here a first Ctrl-C, SIGTERM or SIGHUP only asks to stop: a signal while the task is
+  // set up (a checkpoint or data loading) must not leave a half-made run directory.
+  install_stop_handlers();
   // One writer per run directory, locked before anything is written; a process that loses the
   // race leaves the directory alone (it may be the winner's new one).
   const bool new_dir = !fs::exists(run_dir);
@@ -158,12 +163,20 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   std::unique_ptr<Task> task;
   try {
     task = ctx.entry->create(ctx.config, run_dir, TaskData::kLoad);
-    // On the CPU: a GPU's memory is not what /proc/meminfo counts.
-    if (train.memory_check && device.is_cpu() && train.max_steps > 0)
-      check_step_memory(*task, train.batch_size, env.enabled() ? env.local_world_size : 1);
+    // On the CPU: a GPU's memory is not what /proc/meminfo counts. Evaluation runs even at
+    // train.max_steps=0 (a checkpoint evaluated as it is).
+    if (train.memory_check && device.is_cpu())
+      check_memory(*task, train.max_steps > 0 ? train.batch_size : 0, eval_batch_size(ctx.config.values()),
+                   env.enabled() ? env.local_world_size : 1, /*training=*/train.max_steps > 0);
   } catch (...) {
     if (new_dir) fs::remove_all(run_dir);
     throw;
+  }
+  if (const int sig = stop_signal(); sig != 0) {
+    if (new_dir) fs::remove_all(run_dir);
+    std::cout << "stopped before training started (" << strsignal(sig) << ")"
+              << (new_dir ? "; " + run_dir + " removed" : "; the run is as it was") << std::endl;
+    return 128 + sig;
   }
   ctx.config.merge(task->resolved_settings(), "the task's resolved settings");
   Json resolved = ctx.config.values();
@@ -176,7 +189,6 @@ int cmd_train(int argc, char** argv, const std::optional<std::string>& fixed_tas
   write_json_file(run_dir + "/config.json", resolved);
   if (group) group->barrier();  // the run directory is ready for the other ranks
   Trainer trainer(*task, train, optim, schedule, run_dir, device, group.get());
-  install_stop_handlers();
   const TrainResult result = trainer.fit(resume);
   write_data_report(*task, run_dir);
   if (result.stop_signal != 0) {
@@ -200,6 +212,14 @@ int train_other_rank(RunContext& ctx, const TrainOptions& train, bool resume, co
   const std::string scratch = run_dir + "/.rank" + std::to_string(group.rank());
   fs::remove_all(scratch);
   fs::create_directories(scratch);
+  // Removed however this rank ends: a refused or failed run leaves no scratch directory behind.
+  struct RemoveScratch {
+    std::string path;
+    ~RemoveScratch() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } remove_scratch{scratch};
   for (const auto& entry : fs::directory_iterator(run_dir))
     if (entry.is_regular_file()) fs::copy_file(entry.path(), scratch + "/" + entry.path().filename().string());
   const Json& values = ctx.config.values();
@@ -208,7 +228,6 @@ int train_other_rank(RunContext& ctx, const TrainOptions& train, bool resume, co
   Trainer trainer(*task, train, optim_options(ctx.config), schedule_options(ctx.config), run_dir, device, &group);
   install_stop_handlers();
   const TrainResult result = trainer.fit(resume);
-  fs::remove_all(scratch);
   return result.stop_signal != 0 ? 128 + result.stop_signal : 0;
 }
 

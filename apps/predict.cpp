@@ -1,6 +1,7 @@
 #include "apps/predict.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -16,11 +17,13 @@
 #include "data/drawing.h"
 #include "data/hand_sample.h"
 #include "data/image_file.h"
+#include "data/utf8.h"
 #include "apps/command_options.h"
 #include "apps/run_commands.h"
 #include "infer/predictors.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/user_file.h"
 #include "train/plot.h"
 
 namespace zoo {
@@ -29,8 +32,35 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// What we echo of the user's input: a control character (an escape sequence, a carriage return)
+// is shown as \xNN instead of acting on the terminal.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Text inputs must be what a training file may hold: UTF-8 (data/utf8.h), checked before the
+// tokenizer would read the bytes as something else.
+void check_text_inputs(const std::vector<std::string>& inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!valid_utf8(inputs[i]))
+      throw UserError("zoo predict: input " + std::to_string(i + 1) + " is not valid UTF-8 (text tasks read UTF-8, as "
+                      "their training files are): '" + printable(inputs[i].substr(0, 60)) + "'");
+}
+
 cv::Mat read_input_image(const std::string& path) {
-  if (!fs::is_regular_file(path)) throw UserError(path + ": no such image file");
+  if (const std::string kind = describe_path(path); kind != "a regular file")
+    throw UserError(path + (kind == "missing" ? ": no such image file" : ": is " + kind + ", not an image file"));
   try {
     return read_image_file(path, cv::IMREAD_COLOR);
   } catch (const std::runtime_error& e) {
@@ -57,9 +87,9 @@ void fill_masks(const std::string& dir, const std::vector<std::string>& texts, c
     try {
       masks = mlm.fill(text, o.top_k);
     } catch (const std::runtime_error& e) {
-      throw UserError(std::string("predict: ") + e.what());
+      throw UserError(std::string("predict: ") + printable(e.what()));
     }
-    out << text << "\n";
+    out << printable(text) << "\n";
     for (size_t m = 0; m < masks.size(); ++m) {
       out << "  [MASK] " << m + 1 << ":";
       for (const auto& c : masks[m]) out << "  " << c.token << " " << std::fixed << std::setprecision(3) << c.probability;
@@ -78,7 +108,8 @@ void score_pairs(const std::string& dir, const std::vector<std::string>& inputs,
   for (size_t i = 0; i < inputs.size(); i += 2) pairs.emplace_back(inputs[i], inputs[i + 1]);
   const std::vector<double> scores = sts.score(pairs);
   for (size_t i = 0; i < pairs.size(); ++i)
-    out << std::fixed << std::setprecision(3) << scores[i] << "\t" << pairs[i].first << "\t" << pairs[i].second << "\n";
+    out << std::fixed << std::setprecision(3) << scores[i] << "\t" << printable(pairs[i].first) << "\t"
+        << printable(pairs[i].second) << "\n";
   out << std::defaultfloat;
 }
 
@@ -165,6 +196,7 @@ void predict_with_export(const std::string& dir, const std::vector<std::string>&
   } catch (const std::runtime_error& e) {
     throw UserError(e.what());
   }
+  if (task == "mlm" || task == "sts") check_text_inputs(inputs);
   if (task == "mlm") fill_masks(dir, inputs, o, out);
   else if (task == "sts") score_pairs(dir, inputs, o, out);
   else if (task == "rpn") region_proposals(dir, inputs, o, out);

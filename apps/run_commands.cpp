@@ -10,6 +10,7 @@
 #include "apps/command_options.h"
 #include "io/atomic_file.h"
 #include "io/json_text.h"
+#include "train/memory_check.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -130,7 +131,11 @@ int eval_command(int argc, char** argv) {
   if (args.count("set")) sets = args["set"].as<std::vector<std::string>>();
   torch::Device device = torch::kCPU;
   std::unique_ptr<RunLock> lock;
-  auto task = open_run(run_dir, sets, lock, "zoo eval", TaskData::kLoad, &device);
+  Config config{Json::object()};
+  auto task = open_run(run_dir, sets, lock, "zoo eval", TaskData::kLoad, &device, &config);
+  // The same check as zoo train's, for an eval.batch_size given here with --set.
+  if (train_options(config).memory_check && device.is_cpu())
+    check_memory(*task, 0, eval_batch_size(config.values()), 1, /*training=*/false);
   const Metrics m = evaluate_task(*task, split, device);
   write_json_file(run_dir + "/eval_" + split + ".json", Json(m));
   write_data_report(*task, run_dir);

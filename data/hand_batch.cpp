@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <iostream>
+#include <new>
 #include <stdexcept>
+
+#include <opencv2/core.hpp>
 
 #include "data/hand_synth.h"
 
@@ -145,6 +148,19 @@ void HandLoader::stop_workers() {
 
 HandLoader::~HandLoader() { stop_workers(); }
 
+namespace {
+
+// The machine running out of memory is no fault of the file being read: it must end the run
+// with its own message, never be counted as a skipped sample.
+bool out_of_memory(const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) return true;
+  if (const auto* cv_error = dynamic_cast<const cv::Exception*>(&e)) return cv_error->code == cv::Error::StsNoMem;
+  // LibTorch 1.13's CPU allocator throws a plain c10::Error with this text.
+  return std::string(e.what()).find("can't allocate memory") != std::string::npos;
+}
+
+}  // namespace
+
 HandSample HandLoader::load(int64_t& index) const {
   for (int64_t attempt = 0; attempt < source_.size; ++attempt) {
     const int64_t i = (index + attempt) % source_.size;
@@ -153,7 +169,7 @@ HandSample HandLoader::load(int64_t& index) const {
       index = i;
       return s;
     } catch (const std::exception& e) {
-      if (!options_.skip_bad_images) throw;
+      if (!options_.skip_bad_images || out_of_memory(e)) throw;
       std::lock_guard<std::mutex> lock(warn_mutex_);
       if (warned_.emplace(i, e.what()).second)
         std::cerr << "warning: skipping sample " << i << " (replaced by the next one): " << e.what() << std::endl;
@@ -234,6 +250,9 @@ Batch HandLoader::next() {
 std::vector<Batch> fixed_batches(const HandSource& source, int64_t n, int64_t batch_size, int image_size,
                                      int workers, bool skip_bad_images, std::vector<std::string>* skipped) {
   HandLoaderOptions o;
+  // A batch never holds more than the n samples asked for: the loader fills a batch by wrapping
+  // around its source, so eval.batch_size=1000000 on 80 images would decode a million.
+  batch_size = std::max<int64_t>(1, std::min(batch_size, n));
   o.batch_size = batch_size;
   o.image_size = image_size;
   o.augment = false;

@@ -31,11 +31,40 @@ int64_t max_seq_len_of(const ExportDir& e) {
   return n;
 }
 
+// model.pt must be a BERT whose embeddings hold every id of vocab.txt and every position up to
+// max_seq_len: otherwise the first forward fails inside TorchScript with an index error that
+// names nothing (an edited meta.json or vocab.txt, or another export's model.pt).
+void check_embeddings(const ExportDir& e, const torch::jit::Module& module, int64_t vocab_size, int64_t max_seq_len) {
+  int64_t words = -1, positions = -1;
+  for (const auto& attribute : module.named_attributes(/*recurse=*/false)) {
+    if (!attribute.value.isTensor()) continue;
+    const auto ends_with = [&](const std::string& suffix) {
+      return attribute.name.size() >= suffix.size() &&
+             attribute.name.compare(attribute.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    const torch::Tensor t = attribute.value.toTensor();
+    if (t.dim() != 2) continue;
+    if (ends_with("embeddings_word_embeddings_weight")) words = t.size(0);
+    if (ends_with("embeddings_position_embeddings_weight")) positions = t.size(0);
+  }
+  if (words < 0 || positions < 0)
+    throw std::runtime_error(e.file("model.pt") + ": holds no BERT embeddings, so it is not the " + e.task() +
+                             " model meta.json describes (a model.pt of another export?)");
+  if (vocab_size > words)
+    e.fail("vocab", std::to_string(vocab_size) + " tokens, but model.pt's word embeddings have " + std::to_string(words) +
+                        " rows (a vocab.txt of another model?)");
+  if (max_seq_len > positions)
+    e.fail("max_seq_len", std::to_string(max_seq_len) + " is more than model.pt's " + std::to_string(positions) +
+                              " learned positions");
+}
+
 }  // namespace
 
 MaskedLM::MaskedLM(const std::string& dir, const torch::Device& device)
     : export_(dir, {"mlm"}), tokenizer_(open_tokenizer(export_)), module_(export_.load_module(device)),
-      device_(device), max_seq_len_(max_seq_len_of(export_)) {}
+      device_(device), max_seq_len_(max_seq_len_of(export_)) {
+  check_embeddings(export_, module_, tokenizer_->vocab().size(), max_seq_len_);
+}
 
 MaskedLM::~MaskedLM() = default;
 
@@ -101,6 +130,7 @@ std::vector<std::vector<std::vector<MaskedLM::Candidate>>> MaskedLM::fill(const 
 SentenceSimilarity::SentenceSimilarity(const std::string& dir, const torch::Device& device)
     : export_(dir, {"sts"}), tokenizer_(open_tokenizer(export_)), module_(export_.load_module(device)),
       device_(device), max_seq_len_(max_seq_len_of(export_)) {
+  check_embeddings(export_, module_, tokenizer_->vocab().size(), max_seq_len_);
   const auto architecture = export_.get<std::string>("architecture");
   if (architecture != "bi" && architecture != "cross") export_.fail("architecture", "must be bi or cross");
   bi_ = architecture == "bi";
@@ -132,6 +162,8 @@ std::map<std::string, torch::Tensor> SentenceSimilarity::encode(
 
 std::vector<double> SentenceSimilarity::score(const std::vector<std::pair<std::string, std::string>>& pairs) const {
   const auto names = export_.get<std::vector<std::string>>("inputs");
+  const auto range = export_.get<std::vector<double>>("score_range");
+  if (range.size() != 2 || !(range[0] < range[1])) export_.fail("score_range", "must be [low, high] with low < high");
   std::vector<double> scores;
   for (size_t start = 0; start < pairs.size(); start += kChunk) {
     const std::vector<std::pair<std::string, std::string>> chunk(
@@ -145,7 +177,11 @@ std::vector<double> SentenceSimilarity::score(const std::vector<std::pair<std::s
       inputs.emplace_back(it->second.to(device_));
     }
     torch::InferenceMode guard;
-    const auto s = module_.forward(inputs).toTensor().to(torch::kCPU, torch::kDouble).contiguous();
+    // Clamped to the documented range: the cosine head is min + span * cos, and a cosine below 0
+    // (two unrelated texts, a 5 MB single word scored -0.32) is not a score the training data
+    // holds; an unbounded regression head likewise. Within the range nothing changes.
+    const auto s =
+        module_.forward(inputs).toTensor().to(torch::kCPU, torch::kDouble).clamp(range[0], range[1]).contiguous();
     scores.insert(scores.end(), s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
   }
   return scores;

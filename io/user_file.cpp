@@ -37,6 +37,12 @@ std::string describe_path(const std::string& path) {
   return std::string("unreadable (") + std::strerror(errno) + ")";
 }
 
+std::string describe_named_file(const std::string& path) {
+  const std::string kind = describe_path(path);
+  if (kind == "missing") return "names a file that does not exist: " + path;
+  return "names " + kind + ", not a regular file: " + path;
+}
+
 void require_regular_file(const std::string& path) {
   const std::string kind = describe_path(path);
   if (kind != "a regular file") refuse(path, kind);

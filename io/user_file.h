@@ -17,6 +17,11 @@ constexpr uint64_t kMaxSettingsFileBytes = 64ull << 20;
 // "a block device", "a socket", "a regular file", or "unreadable (<errno text>)". Follows links.
 std::string describe_path(const std::string& path);
 
+// For an error about a config key that names a file: "names a file that does not exist: PATH", or
+// "names a directory, not a regular file: PATH" (a FIFO, a device: the same), never "missing"
+// for a path that exists.
+std::string describe_named_file(const std::string& path);
+
 // Throws UserError("PATH: missing" or "PATH: is a FIFO, not a regular file") unless `path` is a
 // regular file (after links). For files a library opens itself (TorchScript, torch.save zips).
 void require_regular_file(const std::string& path);

@@ -11,7 +11,7 @@
 # Usage: scripts/fuzz.sh [seconds per target, default 60] [target regex, default all]
 #                        [extra libFuzzer flags, e.g. -runs=1000000]
 # Targets: safetensors sts_pairs text_corpus wordpiece hand_formats coco voc yolo detection_csv
-#          config torch_save json_text zip_records meta_json
+#          config torch_save json_text zip_records meta_json hf_settings
 # Exit status: 0 when nothing was found, 1 when a target crashed, hung, leaked or ran out of
 # memory (the input is in build-fuzz/<target>/ as crash-*, timeout-*, leak-* or oom-*), 77 when
 # clang is missing (CTest's skip code, tests/CMakeLists.txt).
@@ -53,8 +53,14 @@ sources[json_text]="io/json_text.cpp"
 sources[zip_records]="io/zip_records.cpp io/user_file.cpp io/json_text.cpp"
 sources[meta_json]="infer/export_dir.cpp io/json_text.cpp io/user_file.cpp io/zip_records.cpp"
 libs[meta_json]="-ltorch -ltorch_cpu -lc10"
+# A published checkpoint's settings (tokenizer_config.json, modules.json, pooling, sentence_bert):
+# hf_checkpoint.cpp and what it links, but not the trainer (the target defines run_has_checkpoint).
+sources[hf_settings]="train/hf_checkpoint.cpp io/formats/hf_bert.cpp models/bert.cpp train/config.cpp io/json_file.cpp
+  io/json_text.cpp io/user_file.cpp io/atomic_file.cpp io/safetensors.cpp io/safetensors_format.cpp io/torch_save_read.cpp
+  io/torch_save_write.cpp io/weight_files.cpp io/zip_records.cpp data/vocab.cpp data/wordpiece.cpp data/utf8.cpp"
+libs[hf_settings]="-ltorch -ltorch_cpu -lc10 -licuuc"
 targets=(safetensors sts_pairs text_corpus wordpiece hand_formats coco voc yolo detection_csv config torch_save json_text
-         zip_records meta_json)
+         zip_records meta_json hf_settings)
 
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
        -I. -isystem /usr/include/opencv4 -isystem /usr/include/torch/csrc/api/include -D_GLIBCXX_USE_CXX11_ABI=1)
@@ -134,9 +140,13 @@ seed() {
         head -n 6 "$data"/coco128/boxes_train2017.csv | sed -E 's#^images/train2017/[0-9]+\.jpg#a.jpg#' >"$corpus/real_coco128.csv"
       true ;;
     config) cp -n apps/configs/*.json "$corpus/" ;;
-    json_text|meta_json)  # a depth bomb and a size bomb (one 100 kB string), made here, not committed
+    json_text|meta_json|hf_settings)  # a depth bomb and a size bomb (one 100 kB string), made here, not committed
       printf '%*s' 100000 '' | tr ' ' '[' >"$corpus/bomb_depth.json"
-      { printf '{"vocab": "'; head -c 100000 /dev/zero | tr '\0' 'x'; printf '"}'; } >"$corpus/bomb_size.json" ;;
+      { printf '{"vocab": "'; head -c 100000 /dev/zero | tr '\0' 'x'; printf '"}'; } >"$corpus/bomb_size.json"
+      if [ "$target" = hf_settings ]; then  # the bombs as modules.json and as 1_Pooling/config.json too
+        { printf '{}\f'; cat "$corpus/bomb_depth.json"; } >"$corpus/bomb_depth_modules.txt"
+        { printf '{}\f[]\f'; cat "$corpus/bomb_size.json"; } >"$corpus/bomb_size_pooling.txt"
+      fi ;;
     zip_records)  # torch.save's layout, a deflated record (a zip bomb: 10 MB of zeros) and a zip in a zip
       [ -x /usr/bin/python3 ] && /usr/bin/python3 -c '
 import io, sys, zipfile, torch

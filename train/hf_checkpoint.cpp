@@ -207,8 +207,15 @@ TokenizerOptions pretrained_tokenizer_options(const PretrainedBert& p, const Con
 
 std::unique_ptr<WordPieceTokenizer> pretrained_tokenizer(const PretrainedBert& p, const Config& cfg,
                                                          const std::string& lower_case_key) {
-  return std::make_unique<WordPieceTokenizer>(Vocab::load(p.vocab_path),
-                                              pretrained_tokenizer_options(p, cfg, lower_case_key));
+  auto tokenizer = std::make_unique<WordPieceTokenizer>(Vocab::load(p.vocab_path),
+                                                        pretrained_tokenizer_options(p, cfg, lower_case_key));
+  // An id past the embedding would end the first step in LibTorch's index error, naming nothing.
+  // (Fewer tokens than rows is allowed: some checkpoints pad their embedding.)
+  if (tokenizer->vocab().size() > p.bert.vocab_size)
+    throw UserError(p.vocab_path + ": " + std::to_string(tokenizer->vocab().size()) + " tokens, but " + p.dir +
+                    "/config.json's vocab_size is " + std::to_string(p.bert.vocab_size) +
+                    " (the word embedding's rows): a vocab.txt of another model?");
+  return tokenizer;
 }
 
 int64_t pretrained_max_seq_len(const PretrainedBert& p, const Config& cfg, const std::string& key) {

@@ -56,6 +56,12 @@ double MemoryEstimate::step_bytes(int64_t batch_size) const {
   return parameter_bytes + 2.0 * bytes_per_sample * static_cast<double>(batch_size);
 }
 
+double MemoryEstimate::eval_bytes(bool training) const {
+  // Without autograd a forward frees each activation when the next layer has used it, so the
+  // graph's per-sample figure is an upper bound; the weights alone are a quarter of parameter_bytes.
+  return (training ? parameter_bytes : parameter_bytes / 4) + bytes_per_sample * static_cast<double>(eval_batch_samples);
+}
+
 MemoryEstimate estimate_step_memory(Task& task) {
   torch::nn::Module& model = task.model();
   MemoryEstimate e;
@@ -68,6 +74,15 @@ MemoryEstimate estimate_step_memory(Task& task) {
   size_t largest = 0;
   for (const auto& [key, tensor] : batch)
     if (tensor.defined() && tensor.dim() > 0 && tensor.nbytes() > largest) largest = tensor.nbytes(), samples = tensor.size(0);
+  e.eval_batch_samples = samples;
+  // The probe holds a training step's graph: on a whole held-out batch of eval.batch_size=1000000
+  // it would itself exhaust the memory it is meant to protect. A few samples measure the same.
+  constexpr int64_t kMaxProbeSamples = 64;
+  if (samples > kMaxProbeSamples) {
+    for (auto& [key, tensor] : batch)
+      if (tensor.defined() && tensor.dim() > 0 && tensor.size(0) == samples) tensor = tensor.narrow(0, 0, kMaxProbeSamples);
+    samples = kMaxProbeSamples;
+  }
 
   std::vector<torch::Tensor> buffers;
   for (const auto& b : model.buffers()) buffers.push_back(b.clone());
@@ -103,20 +118,35 @@ double available_memory_bytes() {
   return available;
 }
 
-void check_step_memory(Task& task, int64_t batch_size, int64_t ranks) {
-  const double available = available_memory_bytes();
+void check_memory(Task& task, int64_t train_batch_size, int64_t eval_batch_size, int64_t ranks, bool training,
+                  double available) {
   if (available <= 0) return;  // not Linux, or no /proc: nothing to compare with
+  if (train_batch_size <= 0 && eval_batch_size <= 0) return;
   const MemoryEstimate e = estimate_step_memory(task);
-  const double needed = e.step_bytes(batch_size) * static_cast<double>(ranks);
-  if (needed <= available) return;
-  std::ostringstream msg;
-  msg << "train.batch_size " << batch_size << " needs ~" << gigabytes(needed) << " GB for one training step";
-  if (ranks > 1) msg << " on " << ranks << " ranks";
-  msg << " (about " << gigabytes(e.bytes_per_sample) << " GB per sample, measured on " << e.probe_samples
-      << " held-out samples); this machine has " << gigabytes(available)
-      << " GB available (a smaller train.batch_size with train.accum_steps keeps the effective batch; "
-         "train.memory_check=false skips this check)";
-  throw UserError(msg.str());
+  const auto refuse = [&](const std::string& key, int64_t size, double needed, const std::string& what,
+                          const std::string& advice) {
+    std::ostringstream msg;
+    msg << key << " " << size << " needs ~" << gigabytes(needed) << " GB for " << what;
+    if (ranks > 1) msg << " on " << ranks << " ranks";
+    msg << " (about " << gigabytes(e.bytes_per_sample) << " GB per sample, measured on " << e.probe_samples
+        << " held-out samples); this machine has " << gigabytes(available) << " GB available (" << advice
+        << "; train.memory_check=false skips this check)";
+    throw UserError(msg.str());
+  };
+  const double r = static_cast<double>(ranks);
+  if (train_batch_size > 0 && e.step_bytes(train_batch_size) * r > available)
+    refuse("train.batch_size", train_batch_size, e.step_bytes(train_batch_size) * r, "one training step",
+           "a smaller train.batch_size with train.accum_steps keeps the effective batch");
+  // eval.batch_size is what the user set; a batch holds at most the split (eval_batch_samples).
+  if (eval_batch_size > 0 && e.eval_bytes(training) * r > available)
+    refuse("eval.batch_size", eval_batch_size, e.eval_bytes(training) * r,
+           "one evaluation batch of " + std::to_string(e.eval_batch_samples) + " samples",
+           "a smaller eval.batch_size gives the same metrics");
+}
+
+int64_t eval_batch_size(const Json& config) {
+  const Json::json_pointer key("/eval/batch_size");
+  return config.contains(key) && config.at(key).is_number_integer() ? config.at(key).get<int64_t>() : 0;
 }
 
 }  // namespace zoo

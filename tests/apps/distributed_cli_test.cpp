@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <regex>
 
 #include "train/metrics_log.h"
@@ -94,10 +96,23 @@ TEST(DistributedCli, TwoRanksMatchOneProcessWithTwiceTheBatch) {
   const auto l1 = zoo::read_metrics_log(one + "/metrics.jsonl"), l2 = zoo::read_metrics_log(two + "/metrics.jsonl");
   EXPECT_NEAR(l1.front().at("loss").get<double>(), l2.front().at("loss").get<double>(), 1e-5);
 
-  // Resume needs the world size the checkpoints were written with.
+  // Resume needs the world size the checkpoints were written with, and a refused resume leaves
+  // the run as it was (issue 29: it rewrote config.json and left .rank1/): 2 ranks resumed by 1,
+  // and 1 resumed by 2.
+  const auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string config_two = bytes(two + "/config.json"), config_one = bytes(one + "/config.json");
   r = run_binary("train_sts --out " + two + " --resume --set train.max_steps=8");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("written by a job of 2 rank(s), resumed with 1"), std::string::npos) << r.output;
+  EXPECT_EQ(bytes(two + "/config.json"), config_two);
+  r = run_binary("zoo launch --nproc 2 -- " ZOO_BIN_DIR "/train_sts --out " + one + " --resume --set train.max_steps=8");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("written by a job of 1 rank(s), resumed with 2"), std::string::npos) << r.output;
+  EXPECT_EQ(bytes(one + "/config.json"), config_one);
+  EXPECT_FALSE(fs::exists(one + "/.rank1"));
   r = run_binary("zoo launch --nproc 2 -- " ZOO_BIN_DIR "/train_sts --out " + two + " --resume --set train.max_steps=8");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(last_eval(two).at("step"), 8);

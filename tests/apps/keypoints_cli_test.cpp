@@ -12,13 +12,17 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <opencv2/imgcodecs.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include "data/hand_synth.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using Json = nlohmann::json;
 
 zoo::testing::Outcome run(const std::string& args) { return zoo::testing::run_binary(args); }
 
@@ -70,6 +74,14 @@ TEST(KeypointsCli, TrainEvalExportPredictOnSyntheticHands) {
   r = run("zoo eval --run " + dir + " --split test");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("split 'test' does not exist"), std::string::npos) << r.output;
+  // Issue 29, class 11: eval.batch_size larger than the split is one batch of the split (it
+  // decoded a million images), checked against memory, and gives the same metrics.
+  const Json at8 = Json::parse(std::ifstream(dir + "/eval_val.json"));
+  r = run("zoo eval --run " + dir + " --set eval.batch_size=1000000");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const Json at_million = Json::parse(std::ifstream(dir + "/eval_val.json"));
+  EXPECT_NEAR(at_million.at("mpjpe_mm").get<double>(), at8.at("mpjpe_mm").get<double>(), 1e-3);
+  EXPECT_NEAR(at_million.at("pck_auc").get<double>(), at8.at("pck_auc").get<double>(), 1e-4);
 
   r = run("zoo export --run " + dir);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -94,6 +106,27 @@ TEST(KeypointsCli, TrainEvalExportPredictOnSyntheticHands) {
   EXPECT_NE(r.output.find(second), std::string::npos) << r.output;
   EXPECT_FALSE(cv::imread(second).empty());
   fs::remove_all(other);
+  // Issue 29: `kill -9` during `zoo predict --run` left its temporary export. The next predict
+  // removes those whose process is gone, and leaves a living process's alone.
+  {
+    const std::string tmp = temp_path("tmpdir");
+    fs::create_directories(tmp);
+    const pid_t gone = ::fork();
+    if (gone == 0) ::_exit(0);
+    ::waitpid(gone, nullptr, 0);
+    const std::string abandoned = tmp + "/zoo-predict." + std::to_string(gone) + ".x1y2.tmp";
+    const std::string alive = tmp + "/zoo-predict." + std::to_string(::getpid()) + ".a3b4.tmp";
+    fs::create_directories(abandoned);
+    fs::create_directories(alive);
+    ::setenv("TMPDIR", tmp.c_str(), 1);
+    r = run("zoo predict --run " + dir + " " + image);
+    ::unsetenv("TMPDIR");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_FALSE(fs::exists(abandoned));
+    EXPECT_TRUE(fs::exists(alive));
+    EXPECT_EQ(std::distance(fs::directory_iterator(tmp), fs::directory_iterator()), 1) << "its own removed on exit";
+    fs::remove_all(tmp);
+  }
   r = run("zoo predict --run " + dir + " /nonexistent/hand.jpg");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.output, "zoo: error: /nonexistent/hand.jpg: no such image file\n");

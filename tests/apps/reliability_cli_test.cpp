@@ -31,6 +31,9 @@ const std::string kTiny =
     " --set data.embedded_documents=200 --set train.batch_size=8 --set schedule.warmup_steps=2"
     " --set train.threads=1 --set data.val_max_sequences=32 --set train.plots=false";
 
+// data.embedded_documents for a setup of a few seconds (vocabulary learning), see below.
+const std::string kSlowSetupDocuments = "20000";
+
 std::string temp_path(const std::string& name) {
   const auto p = fs::temp_directory_path() / ("zoo_reliability_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
@@ -132,6 +135,27 @@ TEST(Reliability, InterruptStopsAfterTheStepWithACheckpoint) {
   }
 }
 
+// Issue 29: a signal while the task was set up (a checkpoint or the data loading) killed the
+// process at once and left a half-made run directory. Now the setup finishes, nothing is kept,
+// and the exit status is the signal's; a resumed run is left as it was.
+TEST(Reliability, SignalDuringSetupLeavesNoHalfMadeRun) {
+  for (const char* sig : {"TERM", "HUP"}) {
+    const std::string dir = temp_path(std::string("setup_") + sig);
+    // A generated corpus large enough that learning its vocabulary takes seconds: the signal
+    // lands between the lock and config.json.
+    const auto r = shell(std::string(ZOO_BIN_DIR) + "/train_mlm" + kTiny +
+                         " --set data.embedded_documents=" + kSlowSetupDocuments + " --set train.max_steps=2 --out " + dir +
+                         " > " + dir + ".log 2>&1 &\npid=$!\n"
+                         "while [ ! -e " + dir + "/.lock ]; do sleep 0.02; done\n"
+                         "kill -" + sig + " $pid\nwait $pid\necho status=$?\ncat " + dir + ".log\n");
+    const std::string status = std::string("status=") + (std::string(sig) == "TERM" ? "143" : "129");
+    EXPECT_NE(r.output.find(status), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("stopped before training started ("), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir)) << r.output;
+    fs::remove(dir + ".log");
+  }
+}
+
 // Issue 29: an edited config.json was not compared with the checkpoints. A changed model is
 // refused by name (export, eval, resume); other changed settings are named when resuming.
 TEST(Reliability, EditedRunConfigIsComparedWithWhatTheRunStartedWith) {
@@ -161,6 +185,23 @@ TEST(Reliability, EditedRunConfigIsComparedWithWhatTheRunStartedWith) {
         << command << "\n" << r.output;
   }
   EXPECT_FALSE(fs::exists(dir + "/export"));
+  // Edited where the run started too (or a run of an older zoo, without run_info.started_with):
+  // the checkpoint's shapes are compared with the model the config builds, naming the tensor
+  // (LibTorch's load took the checkpoint's shapes silently). Hidden size, then the feed-forward.
+  for (const auto& [key, value] : {std::pair<std::string, int>{"hidden_size", 64}, {"intermediate_size", 128}}) {
+    edit([&](Json& j) {
+      j["model"] = j["run_info"]["started_with"]["model"];
+      j["model"][key] = value;
+      j["run_info"]["started_with"]["model"][key] = value;
+    });
+    r = zoo::testing::run_binary("zoo export --run " + dir);
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find("in the checkpoint but "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("in the model the config describes (was config.json's model section edited?)"), std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(dir + "/export"));
+    edit([&](Json& j) { j["run_info"]["started_with"]["model"][key] = j["model"][key] = value / 2; });
+  }
   fs::remove_all(dir);
 }
 
@@ -293,6 +334,10 @@ TEST(Reliability, RejectedConfigsNameTheKeyAndLeaveNoRunBehind) {
       // until memory ran out, a FIFO would block open() forever).
       {"zoo train --config /dev/zero", "/dev/zero: is a character device, not a regular file"},
       {"zoo train --config " + fifo, fifo + ": is a FIFO, not a regular file"},
+      // A key naming a file that exists but is no regular file: not "does not exist" (issue 29).
+      {"train_keypoints --set 'init.checkpoint=\"" + std::string(ZOO_SOURCE_DIR) + "/apps\"'",
+       "init.checkpoint names a directory, not a regular file: " + std::string(ZOO_SOURCE_DIR) + "/apps"},
+      {"train_keypoints --set 'init.checkpoint=\"" + fifo + "\"'", "init.checkpoint names a FIFO, not a regular file: " + fifo},
       // Sizes nothing holds: refused from a probe of one held-out batch, before the first step.
       {"train_sts --set train.batch_size=1000000000 --set data.synthetic_pairs=10",
        "train.batch_size 1000000000 needs ~"},

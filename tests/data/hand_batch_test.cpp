@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <new>
+#include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "data/hand_batch.h"
@@ -203,6 +206,53 @@ TEST(HandLoader, UnreadableImageIsFatalWhenAskedAndNamesThePath) {
   HandLoader loader(records_source(bad), o);
   EXPECT_THROW(loader.next(), std::runtime_error);
   testing::internal::GetCapturedStderr();
+}
+
+// Issue 29, class 11: running out of memory is not a bad file. An allocation failure while a
+// sample loads (std::bad_alloc, or OpenCV's StsNoMem) ends loading; it is never a skipped sample.
+TEST(HandLoader, OutOfMemoryIsNeverASkippedSample) {
+  const HandSource good = synthetic_source(4, 7, 48);
+  const std::vector<std::function<void()>> failures = {
+      [] { throw std::bad_alloc(); },
+      [] { throw cv::Exception(cv::Error::StsNoMem, "Failed to allocate 1234567890 bytes", "imdecode", "x.cpp", 1); }};
+  for (size_t f = 0; f < failures.size(); ++f) {
+    const HandSource source{4, [&, f](int64_t i) {
+                              if (i == 2) failures[f]();
+                              return good.get(i);
+                            }};
+    std::vector<std::string> skipped;
+    EXPECT_ANY_THROW(fixed_batches(source, 4, 4, 48, 0, /*skip_bad_images=*/true, &skipped)) << f;
+    EXPECT_TRUE(skipped.empty()) << f;
+    HandLoaderOptions o;
+    o.batch_size = 4;
+    o.image_size = 48;
+    o.shuffle = false;
+    o.num_workers = 2;
+    HandLoader loader(source, o);
+    EXPECT_ANY_THROW(loader.next()) << f;
+    EXPECT_TRUE(loader.skipped().empty()) << f;
+  }
+}
+
+// eval.batch_size=1000000 on a split of 5: one batch of the 5 samples, each loaded once (the
+// loader fills a batch by wrapping around its source, and used to decode a million samples).
+TEST(HandLoader, EvaluationBatchLargerThanTheSplitLoadsEachSampleOnce) {
+  const HandSource good = synthetic_source(5, 7, 48);
+  std::atomic<int> loads{0};
+  const HandSource counted{5, [&](int64_t i) {
+                             ++loads;
+                             return good.get(i);
+                           }};
+  const auto batches = fixed_batches(counted, 5, 1000000, 48, 0, true);  // no workers: nothing prefetched
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].at("image").size(0), 5);
+  EXPECT_EQ(loads.load(), 5);
+  // And a split of 3 (a second size of the same kind) at batch size 7.
+  loads = 0;
+  const auto three = fixed_batches(counted, 3, 7, 48, 0, true);
+  ASSERT_EQ(three.size(), 1u);
+  EXPECT_EQ(three[0].at("index").size(0), 3);
+  EXPECT_EQ(loads.load(), 3);
 }
 
 }  // namespace

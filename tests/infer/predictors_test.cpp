@@ -9,8 +9,11 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <thread>
 
 #include "data/detection_batch.h"
@@ -282,6 +285,83 @@ TEST_F(Predictors, RefuseWhatTheyCannotReadNamingTheFile) {
   fs::remove(meta);
   ASSERT_EQ(::mkfifo(meta.c_str(), 0600), 0);  // would block a plain open() forever
   EXPECT_EQ(error([&] { infer::SentenceSimilarity s(path("export")); }), meta + ": is a FIFO, not a regular file");
+}
+
+// Issue 29: an export whose meta.json, vocab.txt or model.pt disagree reached TorchScript's index
+// error at the first forward, naming nothing. Now the predictor refuses at load, naming the file
+// and key: an sts and an mlm export, each with a longer max_seq_len than its positions, a
+// vocabulary longer than its embedding, and another task's model.pt.
+TEST_F(Predictors, ExportsThatDoNotFitTheirModelAreRefusedAtLoad) {
+  const auto error = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  exported(make_keypoints_task(hand_config(keypoints_task_defaults(), {{"base_width", 8}}), (dir_ / "kp").string()));
+  fs::rename(path("export"), path("keypoints_export"));
+  const std::vector<std::pair<std::string, std::function<void()>>> loads = {
+      {"sts", [&] { infer::SentenceSimilarity s(path("export")); }}, {"mlm", [&] { infer::MaskedLM m(path("export")); }}};
+  for (const auto& [task_name, load] : loads) {
+    fs::remove_all(path("export"));
+    if (task_name == "sts") exported(make_sts_task(bert_config(sts_task_defaults(), {"data.synthetic_pairs=64"}), dir_.string()));
+    else exported(make_mlm_task(bert_config(mlm_task_defaults(), {"data.embedded_documents=60"}), dir_.string()));
+    const std::string meta = path("export/meta.json"), vocab = path("export/vocab.txt");
+    EXPECT_EQ(error(load), "(no error)") << task_name;
+    const nlohmann::json original = nlohmann::json::parse(std::ifstream(meta));
+    nlohmann::json longer = original;
+    longer["max_seq_len"] = 100000;
+    std::ofstream(meta) << longer.dump();
+    EXPECT_EQ(error(load).rfind(meta + ": max_seq_len: 100000 is more than model.pt's ", 0), 0u) << error(load);
+    std::ofstream(meta) << original.dump();
+    const std::string words = [&] {
+      std::ifstream in(vocab);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    const auto rows = std::count(words.begin(), words.end(), '\n');
+    {
+      std::ofstream more(vocab, std::ios::app);
+      for (int i = 0; i < 50; ++i) more << "extra" << i << "\n";
+    }
+    EXPECT_EQ(error(load), meta + ": vocab: " + std::to_string(rows + 50) + " tokens, but model.pt's word embeddings have " +
+                               std::to_string(rows) + " rows (a vocab.txt of another model?)")
+        << task_name;
+    std::ofstream(vocab) << words;
+    fs::copy_file(path("keypoints_export/model.pt"), path("export/model.pt"), fs::copy_options::overwrite_existing);
+    EXPECT_EQ(error(load), path("export/model.pt") + ": holds no BERT embeddings, so it is not the " + task_name +
+                               " model meta.json describes (a model.pt of another export?)");
+  }
+}
+
+// Issue 29: score() promises the export's score_range, but an unbounded head left it (a 5 MB
+// single word scored -0.32). A regression head without its sigmoid, its output bias moved far
+// below and then far above the range: the in-process model says about -10 and +10, the
+// predictor the range's ends.
+TEST_F(Predictors, ScoresStayInTheScoreRange) {
+  for (const double bias : {-10.0, 10.0}) {
+    fs::remove_all(path("export"));
+    auto task = make_sts_task(bert_config(sts_task_defaults(), {"model.head=\"regression\"", "model.bound_output=false",
+                                                                "data.synthetic_pairs=64", "model.classifier_dropout=0"}),
+                              dir_.string());
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : task->model().named_parameters())
+        if (p.key() == "out.bias") p.value().fill_(bias);
+    }
+    task = exported(std::move(task));
+    const infer::SentenceSimilarity sts(path("export"));
+    const std::vector<std::pair<std::string, std::string>> pairs = {{"a man plays .", "a man plays ."},
+                                                                    {"the cat sleeps .", "kids play football ."}};
+    torch::NoGradGuard no_grad;
+    const torch::Tensor raw = task->predict(sts.encode(pairs)).at("score");
+    const std::vector<double> scores = sts.score(pairs);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      EXPECT_NEAR(raw[static_cast<int64_t>(i)].item<double>(), bias, 2.0) << "the model itself leaves the range";
+      EXPECT_EQ(scores[i], bias < 0 ? 0.0 : 5.0);
+    }
+  }
 }
 
 }  // namespace

@@ -50,22 +50,58 @@ TEST(MemoryCheck, ActivationsGrowWithTheImageArea) {
   EXPECT_LT(large / small, 4.5);
 }
 
-TEST(MemoryCheck, AnAbsurdBatchSizeIsRefusedByName) {
+Config tiny_mlm_config(int64_t eval_batch_size) {
   Config cfg(mlm_task_defaults());
   cfg.merge(Json{{"model", {{"hidden_size", 32}, {"num_layers", 1}, {"num_heads", 2}, {"intermediate_size", 64}}},
                  {"data", {{"max_seq_len", 32}, {"vocab_size", 200}, {"embedded_documents", 60}, {"val_max_sequences", 8}}},
-                 {"eval", {{"batch_size", 8}}}},
+                 {"eval", {{"batch_size", eval_batch_size}}}},
             "test");
-  auto task = make_mlm_task(cfg, "");
-  check_step_memory(*task, 8, 1);  // fits
+  return cfg;
+}
+
+TEST(MemoryCheck, AnAbsurdBatchSizeIsRefusedByName) {
+  auto task = make_mlm_task(tiny_mlm_config(8), "");
+  check_memory(*task, 8, 8, 1, true);  // fits
   try {
-    check_step_memory(*task, 1000000000, 1);
+    check_memory(*task, 1000000000, 8, 1, true);
     FAIL() << "a billion sequences fit";
   } catch (const UserError& e) {
     const std::string what = e.what();
     EXPECT_EQ(what.rfind("train.batch_size 1000000000 needs ~", 0), 0u) << what;
     EXPECT_NE(what.find("GB available"), std::string::npos) << what;
   }
+}
+
+// Issue 29, class 11: eval.batch_size had no check. A batch holds at most the split (8 sequences
+// here), so eval.batch_size=1000000 costs what 8 cost; where even that does not fit in what is
+// available, the refusal names eval.batch_size and the batch it measured.
+TEST(MemoryCheck, EvalBatchSizeIsCheckedByName) {
+  auto task = make_mlm_task(tiny_mlm_config(1000000), "");
+  const MemoryEstimate e = estimate_step_memory(*task);
+  EXPECT_EQ(e.eval_batch_samples, 8);
+  EXPECT_EQ(e.probe_samples, 8);
+  EXPECT_DOUBLE_EQ(e.eval_bytes(false), e.parameter_bytes / 4 + 8 * e.bytes_per_sample);
+  check_memory(*task, 0, 1000000, 1, false);  // 8 sequences fit this machine
+  const double available = e.eval_bytes(false) / 2;
+  for (const bool training : {false, true}) {
+    try {
+      check_memory(*task, 0, 1000000, 1, training, available);
+      FAIL() << "fits in half of what it needs";
+    } catch (const UserError& err) {
+      const std::string what = err.what();
+      EXPECT_EQ(what.rfind("eval.batch_size 1000000 needs ~", 0), 0u) << what;
+      EXPECT_NE(what.find("for one evaluation batch of 8 samples"), std::string::npos) << what;
+      EXPECT_NE(what.find("a smaller eval.batch_size gives the same metrics"), std::string::npos) << what;
+    }
+  }
+  // The probe itself never runs on more than 64 samples, however large the held-out batch: a
+  // keypoints split of 80 images at eval.batch_size 1000000 is one batch of 80, probed on 64.
+  Config cfg = keypoints_config(64);
+  cfg.merge(Json{{"data", {{"synthetic_val_size", 80}}}, {"eval", {{"batch_size", 1000000}}}}, "test");
+  const MemoryEstimate k = estimate_step_memory(*make_keypoints_task(cfg, ""));
+  EXPECT_EQ(k.eval_batch_samples, 80);
+  EXPECT_EQ(k.probe_samples, 64);
+  EXPECT_EQ(eval_batch_size(cfg.values()), 1000000);
 }
 
 }  // namespace

@@ -99,6 +99,29 @@ TEST(PretrainedBert, ConfigContradictingTheCheckpointIsAnError) {
   }
 }
 
+// Issue 29: a vocab.txt longer than config.json's vocab_size gave ids past the word embedding,
+// and the first step ended in LibTorch's index error. Refused naming both files: one token more,
+// and a vocabulary of another model (30 more).
+TEST(PretrainedBert, VocabularyLongerThanTheEmbeddingIsRefused) {
+  for (const int extra : {1, 30}) {
+    const std::string dir = write_tiny_sentence_model("long_vocab_" + std::to_string(extra), "mean", false);
+    {
+      std::ofstream more(dir + "/vocab.txt", std::ios::app);
+      for (int i = 0; i < extra; ++i) more << "extra" << i << "\n";
+    }
+    const PretrainedBert p = open_pretrained_bert(dir);
+    const Config cfg(Json{{"data", {{"lower_case", true}}}});
+    try {
+      pretrained_tokenizer(p, cfg, "data.lower_case");
+      FAIL() << extra;
+    } catch (const UserError& e) {
+      EXPECT_EQ(std::string(e.what()), dir + "/vocab.txt: " + std::to_string(11 + extra) + " tokens, but " + dir +
+                                           "/config.json's vocab_size is 11 (the word embedding's rows): a vocab.txt of "
+                                           "another model?");
+    }
+  }
+}
+
 TEST(PretrainedBert, UnsupportedCheckpointsNameTheFileAndKey) {
   std::string dir = write_tiny_sentence_model("dense", "mean", true);
   std::ofstream(dir + "/modules.json")

@@ -7,6 +7,7 @@
 
 #include "data/hand_formats.h"
 #include "data/sampling.h"
+#include "io/user_file.h"
 #include "train/tasks/hand/evaluator.h"
 #include "train/trainer.h"
 
@@ -88,7 +89,7 @@ void HandTask::load_initial_checkpoint(const Config& cfg) {
   // A run that has its own checkpoints gets its weights from them (resume, eval, export): the
   // initial checkpoint is needed, and read, only when a run starts.
   if (init.empty() || run_has_checkpoint(run_dir_)) return;
-  cfg.require(fs::is_regular_file(init), "init.checkpoint", "names a file that does not exist: " + init);
+  cfg.require(fs::is_regular_file(init), "init.checkpoint", describe_named_file(init));
   load_model_weights(model(), init);
   std::cout << name() << ": model initialised from " << init << "\n";
 }

@@ -9,6 +9,7 @@
 #include "train/tasks/hand/task.h"
 #include "train/tasks/keypoints/export.h"
 #include "io/formats/torchvision_resnet.h"
+#include "io/user_file.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -53,8 +54,7 @@ class KeypointsTask : public HandTask {
     model_ = KeypointRegressor(model_options);
     load_initial_checkpoint(cfg);
     if (!tv.empty() && !run_has_checkpoint(run_dir_)) {
-      cfg.require(std::filesystem::is_regular_file(tv), "init.torchvision_weights",
-                  "names a file that does not exist: " + tv);
+      cfg.require(std::filesystem::is_regular_file(tv), "init.torchvision_weights", describe_named_file(tv));
       load_torchvision_resnet(tv, *model_->backbone);
       std::cout << name() << ": backbone initialised from " << tv << "\n";
     }

@@ -17,6 +17,7 @@
 #include "train/tasks/rpn/evaluator.h"
 #include "train/tasks/rpn/export.h"
 #include "io/formats/torchvision_resnet.h"
+#include "io/user_file.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -54,7 +55,7 @@ class RpnTask : public Task {
     const std::string& tv = o_.torchvision_weights;
     const bool has_own = run_has_checkpoint(run_dir_);
     if (!tv.empty() && !has_own) {
-      cfg.require(fs::is_regular_file(tv), "init.torchvision_weights", "names a file that does not exist: " + tv);
+      cfg.require(fs::is_regular_file(tv), "init.torchvision_weights", describe_named_file(tv));
       load_torchvision_resnet(tv, *net_->backbone);
       std::cout << "rpn: backbone initialised from " << tv << "\n";
     }
