@@ -7,8 +7,10 @@
 #      count per step over each step time) and share of the matmul limit, peak RSS of each;
 #   3. the data side on its own (bench_data, bench_tokenizer) against what training consumes;
 #   4. TorchScript inference in C++ (bench_infer) of exports made here: a one-step run of each
-#      task at the benchmarked model size, then `zoo export`; and what zoo::infer's predictor
-#      adds to that module's forward at batch 1 on one realistic input (bench_predict).
+#      task at the benchmarked model size, then `zoo export`; ONNX Runtime on the same export's
+#      model.onnx (scripts/bench_onnx.py: same input shapes and threads), alternating zoo ORT
+#      zoo ORT per round; and what zoo::infer's predictor adds to that module's forward at batch 1
+#      on one realistic input (bench_predict).
 # Writes bench/results.json, bench/results.md and bench/results_raw.jsonl (git-ignored) and prints
 # the Markdown.
 #   BENCH_QUICK=1     fewer repetitions (the whole run in under 3 minutes on a quiet machine)
@@ -145,6 +147,11 @@ fi
 # Exports at the benchmarked sizes: one training step from the demo config with the twin's
 # model size (evaluation and plots kept minimal), then `zoo export`.
 echo "bench: exports and inference (${SECONDS}s)" >&2
+ort_python=build-py/venv/bin/python  # ONNX Runtime is a PyPI package: made by scripts/setup_python_refs.sh
+if ! [ -x "$ort_python" ] || ! "$ort_python" -c 'import onnxruntime' 2>/dev/null; then
+  echo "bench: no ONNX Runtime (run scripts/setup_python_refs.sh)" >&2
+  ort_python=
+fi
 fast=(--set train.max_steps=1 --set train.plots=false --set train.log_every_steps=1 --set "train.threads=$threads")
 hands=(--set data.image_size=128 --set data.synthetic_val_size=32 --set eval.mean_pose_samples=32
        --set eval.train_samples=32 --set eval.pictures=false)
@@ -166,7 +173,11 @@ for task in $task_list; do
   [ -f "$config" ] || { echo "bench: $config not found: no export" >&2; continue; }
   if build/bin/zoo train --config "$config" --out "$work/$task" "${fast[@]}" "${extra[@]}" >"$work/train.log" 2>&1 &&
      build/bin/zoo export --run "$work/$task" >>"$work/train.log" 2>&1; then
-    record 0 build/bin/bench_infer --export "$work/$task/export" --threads "$threads" --warmup 3 --repeats "$reps"
+    for ((r = 0; r < rounds; r++)); do  # zoo then ONNX Runtime, back to back, as the training steps alternate
+      record "$r" build/bin/bench_infer --export "$work/$task/export" --threads "$threads" --warmup 3 --repeats "$reps"
+      [ -z "$ort_python" ] || record "$r" "$ort_python" scripts/bench_onnx.py --export "$work/$task/export" \
+        --threads "$threads" --warmup 3 --repeats "$reps"
+    done
     case $task in  # the tasks zoo::infer has a predictor for
       mlm | sts | keypoints | heatmap | rpn)
         record 0 build/bin/bench_predict --export "$work/$task/export" --threads "$threads" --warmup 3 \
@@ -328,14 +339,34 @@ data_row("synthetic STS pairs", med("data_sts_synth", "samples_per_s"), "pairs/s
 data_row("synthetic detection images (256 px)", med("data_detection_synth", "samples_per_s"), "images/s",
          rpn_images, "rpn step images/s (no backbone)")
 
+# Inference: medians over the rounds; ONNX Runtime (scripts/bench_onnx.py) on the same export
+# beside it, compared only where it ran the same input shape and batch.
+def ratio(a, b):
+    return a / b if a and b else None
 infer = []
 for name, rs in sorted(by.items()):
     if name.startswith("infer_"):
         r = rs[-1]
-        infer.append({"task": name[6:], "input_shape": r["input_shape"], "params": r["params"],
-                      "vocab": r.get("vocab"), "latency_ms_b1": r["latency_ms_b1"], "batch": r["batch"],
-                      "batch_ms": r["batch_ms"], "throughput_per_s": r["throughput_per_s"],
-                      "peak_rss_mb": r.get("process_peak_rss_mb", r["peak_rss_mb"])})
+        i = {"task": name[6:], "input_shape": r["input_shape"], "params": r["params"], "vocab": r.get("vocab"),
+             "latency_ms_b1": med(name, "latency_ms_b1"), "batch": r["batch"], "batch_ms": med(name, "batch_ms"),
+             "peak_rss_mb": peak(name), "runs": len(rs)}
+        i["throughput_per_s"] = i["batch"] / i["batch_ms"] * 1e3
+        ort_name = "onnx_" + i["task"]
+        o = by.get(ort_name, [])
+        i["onnx"] = None if not o else {
+            "onnxruntime": o[-1]["onnxruntime"], "input_shape": o[-1]["input_shape"], "batch": o[-1]["batch"],
+            "latency_ms_b1": med(ort_name, "latency_ms_b1"), "batch_ms": med(ort_name, "batch_ms"),
+            "throughput_per_s": o[-1]["batch"] / med(ort_name, "batch_ms") * 1e3, "peak_rss_mb": peak(ort_name),
+            "runs": len(o)}
+        same = bool(i["onnx"]) and i["onnx"]["input_shape"] == i["input_shape"] and i["onnx"]["batch"] == i["batch"]
+        if i["onnx"] and not same:
+            sys.stderr.write(f"bench: {ort_name} ran other inputs than {name}: not compared\n")
+        i["onnx_same_inputs"] = same
+        # zoo's time over ONNX Runtime's: > 1 means ONNX Runtime is faster
+        i["zoo_over_ort_b1"] = ratio(i["latency_ms_b1"], i["onnx"]["latency_ms_b1"]) if same else None
+        i["zoo_over_ort_batch"] = ratio(i["batch_ms"], i["onnx"]["batch_ms"]) if same else None
+        infer.append(i)
+meta["onnxruntime"] = next((i["onnx"]["onnxruntime"] for i in infer if i["onnx"]), None)
 
 predict = []
 for name, rs in sorted(by.items()):
@@ -352,7 +383,8 @@ def pct(x):
 
 md = [f"# zoo benchmark ({'quick' if meta['quick'] else 'full'})", "",
       f"{meta['date']} · {meta['cpu']} ({meta['cores']} cores) · {threads} threads · "
-      f"LibTorch {meta['libtorch']} · OpenBLAS {meta['openblas']} · git {meta['git']} · "
+      f"LibTorch {meta['libtorch']} · OpenBLAS {meta['openblas']} · "
+      + (f"ONNX Runtime {meta['onnxruntime']} · " if meta["onnxruntime"] else "") + f"git {meta['git']} · "
       f"{meta['rounds']} rounds × {meta['steps_per_run']} timed steps", "",
       f"Machine limit: float32 1024³ matmul **{fmt(limit, '.1f')} GFLOP/s**, the fastest BLAS kernel this CPU runs"
       + (f" (torch.mm from Python: {py_limit:.1f})" if py_limit else ""), "",
@@ -377,12 +409,19 @@ for d in data:
     extra = f" ({d['mb_per_s']:.1f} MB/s)" if "mb_per_s" in d else ""
     md.append(f"| {d['what']} | {d['rate']:,.0f} {d['unit']}{extra} | {need} | "
               f"{fmt(d['headroom'], '.1f')}{'×' if d['headroom'] else ''} |")
-md += ["", "| inference (TorchScript, C++) | input | params | latency, batch 1 (ms) | batch | "
-       "batch time (ms) | throughput (items/s) | peak RSS (MB) |", "|---|---|---|---|---|---|---|---|"]
+md += ["", "| inference (TorchScript, C++) | input | params | latency, batch 1 (ms) | ONNX Runtime batch 1 (ms) "
+       "| zoo / ORT, batch 1 (> 1: ORT faster) | batch | batch time (ms) | ORT batch time (ms) "
+       "| zoo / ORT, batch (> 1: ORT faster) | throughput (items/s) | peak RSS zoo / ORT (MB) |",
+       "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def times(x):
+    return fmt(x, ".2f") + ("×" if x else "")
 for i in infer:
     shape = "×".join(str(d) for d in i["input_shape"]) + (f", vocab {i['vocab']}" if i.get("vocab") else "")
-    md.append(f"| {i['task']} | {shape} | {i['params'] / 1e6:.1f} M | {i['latency_ms_b1']:.1f} | {i['batch']} | "
-              f"{i['batch_ms']:.0f} | {i['throughput_per_s']:,.0f} | {i['peak_rss_mb']:.0f} |")
+    o = i["onnx"] if i["onnx_same_inputs"] else {}
+    md.append(f"| {i['task']} | {shape} | {i['params'] / 1e6:.1f} M | {i['latency_ms_b1']:.1f} | "
+              f"{fmt(o.get('latency_ms_b1'), '.1f')} | {times(i['zoo_over_ort_b1'])} | {i['batch']} | "
+              f"{i['batch_ms']:.0f} | {fmt(o.get('batch_ms'))} | {times(i['zoo_over_ort_batch'])} | "
+              f"{i['throughput_per_s']:,.0f} | {fmt(i['peak_rss_mb'])} / {fmt(o.get('peak_rss_mb'))} |")
 md += ["", "| predictor (zoo::infer), batch 1 | model input | API call (ms) | raw forward, same tensors (ms) "
        "| overhead (ms) | bench_infer, largest input (ms) |", "|---|---|---|---|---|---|"]
 for p in predict:
