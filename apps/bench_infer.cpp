@@ -8,8 +8,11 @@
 //             its -1 (batch) replaced, float32 N(0, 1) (int64: zeros);
 //   "input": {"images", "image_sizes", "max_size"} (detection): square images of max_size
 //             rounded up to a multiple of 32, as the export pads them, and their sizes.
+// --optimize times the module after torch::jit::optimize_for_inference (freezing, Conv+BN
+// folding, oneDNN layouts where it pays), one of the levers of issue #30, measured rather than
+// assumed; zoo::infer does not apply it. Its result is named "infer_optimized_<task>".
 // Prints one line "RESULT {json}".
-//   bench_infer --export DIR [--threads 2] [--warmup 3] [--repeats 10] [--seq N] [--batch 32]
+//   bench_infer --export DIR [--threads 2] [--warmup 3] [--repeats 10] [--seq N] [--batch 32] [--optimize]
 #include <sys/resource.h>
 #include <torch/script.h>
 
@@ -134,10 +137,12 @@ int main(int argc, char** argv) {
       "warmup", "untimed calls first", cxxopts::value<int>()->default_value("3"))(
       "repeats", "timed calls", cxxopts::value<int>()->default_value("10"))(
       "seq", "BERT tasks: sequence length (0: the export's max_seq_len)", cxxopts::value<int64_t>()->default_value("0"))(
-      "batch", "throughput batch size", cxxopts::value<int64_t>()->default_value("32"));
+      "batch", "throughput batch size", cxxopts::value<int64_t>()->default_value("32"))(
+      "optimize", "time the module after torch::jit::optimize_for_inference");
   std::string dir;
   int threads = 0, warmup = 0, repeats = 0;
   int64_t seq = 0, batch = 0;
+  bool optimize = false;
   try {
     const auto args = zoo::parse_command_line(o, argc, argv);
     if (args.count("export")) dir = args["export"].as<std::string>();
@@ -146,6 +151,7 @@ int main(int argc, char** argv) {
     repeats = args["repeats"].as<int>();
     seq = args["seq"].as<int64_t>();
     batch = args["batch"].as<int64_t>();
+    optimize = args.count("optimize") > 0;
   } catch (const std::exception& e) {
     std::cerr << "bench_infer: " << e.what() << "\n";
     return 1;
@@ -166,10 +172,11 @@ int main(int argc, char** argv) {
     module.eval();
     int64_t params = 0;
     for (const auto& p : module.parameters()) params += p.numel();
+    if (optimize) module = torch::jit::optimize_for_inference(module);
     c10::InferenceMode inference;
     const double b1 = time_forward(module, specs, 1, vocab, warmup, repeats);
     const double bn = time_forward(module, specs, batch, vocab, warmup, repeats);
-    std::cout << "RESULT {\"bench\": \"infer_" << meta.value("task", "model") << "\", \"threads\": " << threads
+    std::cout << "RESULT {\"bench\": \"infer_" << (optimize ? "optimized_" : "") << meta.value("task", "model") << "\", \"threads\": " << threads
               << ", \"input_shape\": " << Json(batch_shape(specs.front().shape, 1)).dump()
               << ", \"params\": " << params << ", \"vocab\": " << vocab << ", \"latency_ms_b1\": " << b1 * 1e3
               << ", \"batch\": " << batch << ", \"batch_ms\": " << bn * 1e3
