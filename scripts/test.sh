@@ -5,7 +5,8 @@
 #      (scripts/test_kernels.sh), which is how one machine shows what other CPUs would;
 #   3. every translation unit against LibTorch 2.6's headers, syntax only with -Werror
 #      (scripts/check_torch2_api.sh), which catches what breaks the Debian 13 build;
-#   4. the unit tests again under ASan + UBSan (scripts/test_asan.sh, ~14 min on 2 cores).
+#   4. the unit tests again under ASan + UBSan (scripts/test_asan.sh: its own build and tests,
+#      20 min of CI's 48 on 2 cores).
 # A failing stage does not stop the later ones; the summary at the end names each stage's result
 # and the exit status is non-zero if any failed.
 # Usage: scripts/test.sh [extra ctest args, e.g. -LE slow or -R Trainer: stage 1 only]

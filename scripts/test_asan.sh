@@ -25,11 +25,11 @@ cd "$build_dir"
 #   Python and 22M-parameter training that exercise no parser the rest does not;
 # - the ONNX parity tests (*OnnxRuntimeMatchesTorchScript, tests/io/*_onnx_test.cpp): ~5 s of
 #   Python each; the ONNX writers still run under ASan in the tasks' export tests
-#   (Cli.MlmEndToEndWithResume, KeypointsTaskTest.ExportParityInCppAndPython, ...);
-# - Reliability.RejectedConfigsNameTheKeyAndLeaveNoRunBehind: it asked for batch_size 1e9, which
-#   ASan's operator new aborts on (allocation-size-too-big) instead of throwing. The memory
-#   estimate now refuses that size before any such allocation, but the test has not been run
-#   under ASan since: include it once it has.
-# Measured on 2 cores without a compiler cache: build 11 min, these 322 tests 3-4 min.
+#   (Cli.MlmEndToEndWithResume, KeypointsTaskTest.ExportParityInCppAndPython, ...).
+# Reliability.RejectedConfigsNameTheKeyAndLeaveNoRunBehind is included: its batch_size 1e9 once
+# reached ASan's operator new (allocation-size-too-big aborts instead of throwing); the memory
+# estimate now refuses that size before any allocation, and the test passes under ASan (18 s).
+# Measured: the build and these tests (402 then, without the one above) 20.5 min in CI (2 cores,
+# no compiler cache); the tests alone 8 min on a 2-core AMD EPYC Zen 3 beside a package install.
 ctest --output-on-failure --timeout 900 -j "$(nproc)" -LE 'slow|fuzz' \
-  -E 'OnnxRuntimeMatchesTorchScript|Safetensors\.PythonLibraryParity|PretrainedBert\.MiniLM|PretrainedCli\.|Reliability\.RejectedConfigsNameTheKeyAndLeaveNoRunBehind' "$@"
+  -E 'OnnxRuntimeMatchesTorchScript|Safetensors\.PythonLibraryParity|PretrainedBert\.MiniLM|PretrainedCli\.' "$@"
