@@ -50,7 +50,10 @@ constexpr std::chrono::minutes kRendezvousTimeout{30};
 int cmd_tasks(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) != "--help" && std::string(argv[1]) != "-h") {
     // The config, then one comment line per option: the output is a config file zoo reads.
-    const TaskEntry& task = find_task(argv[1]);
+    // The name as a variable: GCC 14's -Wdangling-reference takes a reference returned from a
+    // call with a temporary argument for one into that temporary (the entry is a static).
+    const std::string name = argv[1];
+    const TaskEntry& task = find_task(name);
     std::cout << task.defaults().dump(2) << "\n";
     const std::vector<OptionDoc> docs = task.docs();
     size_t width = 0;

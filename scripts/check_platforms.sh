@@ -39,6 +39,7 @@ trixie_packages=(
   g++ cmake ccache make pkg-config git ca-certificates
   libtorch-dev libopencv-dev libcxxopts-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libgloo-dev libopenblas0-openmp libicu-dev libtinyxml2-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev  # TensorBoard events and ONNX export
   python3-torch python3-torchvision python3-safetensors python3-venv python3-pip
   clang libclang-rt-dev  # tests/fuzz: scripts/fuzz.sh takes whichever clang++ there is
 )
