@@ -98,7 +98,7 @@ check_trixie() {
     return 1
   fi
   build_s=$(( $(date +%s) - start ))
-  versions=$(in_root "dpkg-query -W -f='\${Version} ' libtorch-dev libopencv-dev g++ python3-torch")
+  versions=$(in_root "dpkg-query -W -f='\${Package} \${Version}, ' libtorch-dev libopencv-dev g++ python3-torch")
   flock "$lock" chroot "$trixie_root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     bash -c "cd '$repo' && ctest --test-dir build-trixie --output-on-failure --timeout 600 -j $jobs" > "$log" 2>&1 || true
   # Exports written by this build load in Python torch 2.6 (torch.load's weights_only=True default).
@@ -108,7 +108,7 @@ check_trixie() {
     py_check="FAILED (build-trixie/python_check.log)"
   fi
   unmount_all; trap - EXIT
-  summaries+=("trixie: libtorch-dev, libopencv-dev, g++, python3-torch ${versions% }: build ${build_s} s, $(ctest_counts "$log") (build-trixie/check.log); Python export check: $py_check")
+  summaries+=("trixie: ${versions%, }: build ${build_s} s, $(ctest_counts "$log") (build-trixie/check.log); Python export check: $py_check")
   grep -q ' 0 tests failed' "$log" && [ "$py_check" = ok ]
 }
 
@@ -128,11 +128,13 @@ check_cuda() {
   # directories first, and there Debian's LibTorch 1.13 would be linked against 2.x headers.
   # nccl.h from the nvidia-nccl wheel torch depends on: the NCCL its libtorch_cuda.so loads.
   # Torch's CMake files look for the CUDA toolkit (nvcc and cudart) under /usr/local/cuda.
+  # Debian's protoc: the wheel's torch/bin/protoc, found first through the prefix, has no
+  # well-known types (google/protobuf/struct.proto), which TensorBoard's events import.
   mkdir -p build-cuda
   start=$(date +%s)
   if ! ZOO_BUILD_DIR=build-cuda ZOO_JOBS=$jobs ZOO_CMAKE_ARGS="-DCMAKE_PREFIX_PATH=$site/torch -DZOO_WITH_NCCL=ON \
        -DZOO_NCCL_INCLUDE_DIR=$site/nvidia/nccl/include -DCUDAToolkit_ROOT=${CUDA_HOME:-/usr/local/cuda} \
-       -DCMAKE_CUDA_COMPILER=${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" \
+       -DCMAKE_CUDA_COMPILER=${CUDA_HOME:-/usr/local/cuda}/bin/nvcc -DProtobuf_PROTOC_EXECUTABLE=/usr/bin/protoc" \
        scripts/build.sh > build-cuda/build.log 2>&1; then
     grep -m 20 -E 'error|Error' build-cuda/build.log >&2 || tail -20 build-cuda/build.log >&2
     summaries+=("cuda: BUILD FAILED (build-cuda/build.log)")

@@ -80,14 +80,17 @@ compile() {
 # Every target is compiled with the same flags, so a source is compiled once, into build-fuzz/obj/,
 # for all of them (the detection sources serve four targets, user_file.cpp ten): without a compiler
 # cache, as in CI, that is most of the fuzz stage's time. CTest runs two targets at once, hence
-# the lock around the compiles.
+# the lock around the compiles. One folder per compiler and system: the same tree built in the
+# Debian 13 root (scripts/check_platforms.sh) has another clang, libstdc++ and LibTorch, whose
+# headers are older than objects made outside it.
+obj_dir=$out/obj/$( (echo "${flags[*]}"; "$cxx" --version | head -1; cat /etc/debian_version 2>/dev/null) | cksum | cut -d' ' -f1)
 build() {
   local target=$1 objs=()
-  mkdir -p "$out/obj" "$out/$target"
-  exec 8>"$out/obj/.lock"
+  mkdir -p "$obj_dir" "$out/$target"
+  exec 8>"$obj_dir/.lock"
   flock 8
   for src in ${sources[$target]} "tests/fuzz/${target}_fuzz.cpp"; do
-    local obj="$out/obj/$(echo "${src%.cpp}" | tr / _).o"
+    local obj="$obj_dir/$(echo "${src%.cpp}" | tr / _).o"
     compile "$src" "$obj"
     objs+=("$obj")
   done

@@ -245,6 +245,13 @@ TEST(Reliability, RunsStandAloneAfterTheirDataMoved) {
   r = zoo::testing::run_binary("zoo predict --run " + sts + " 'a man plays a guitar' 'kids play football'");
   ASSERT_EQ(r.status, 0) << r.output;
   const std::string before = r.output;
+  // Text no training file would accept (a Latin-1 byte) is refused, naming the input, and the
+  // escape sequence in it is echoed as \x1b, not sent to the terminal.
+  r = zoo::testing::run_binary("zoo predict --run " + sts + " \"$(printf 'a man \\351 \\033[31m plays')\" 'kids play'");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("input 1 is not valid UTF-8"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\\x1b[31m"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\x1b'), std::string::npos) << r.output;
   fs::rename(data, moved);
   r = zoo::testing::run_binary("zoo export --run " + sts);
   EXPECT_EQ(r.status, 0) << r.output;
