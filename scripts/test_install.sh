@@ -49,6 +49,17 @@ if command -v ccache > /dev/null; then
   export CCACHE_BASEDIR=$tmp
 fi
 
+# Where the build found its dependencies, a consumer must find the same ones: a build against
+# PyPI's torch wheel (CMAKE_PREFIX_PATH=<wheel>/torch, the CUDA toolkit) would otherwise have its
+# consumers find Debian's LibTorch. What the build was given is passed on.
+cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build_dir/CMakeCache.txt"; }
+prefix_path=$prefix
+[ -z "$(cache_value CMAKE_PREFIX_PATH)" ] || prefix_path="$prefix;$(cache_value CMAKE_PREFIX_PATH)"
+dependency_args=()
+for var in CUDAToolkit_ROOT CMAKE_CUDA_COMPILER; do
+  [ -z "$(cache_value $var)" ] || dependency_args+=("-D$var=$(cache_value $var)")
+done
+
 projects=()
 for dir in "$root"/examples/*/; do
   [ -f "$dir/CMakeLists.txt" ] && projects+=("${dir%/}")
@@ -57,7 +68,8 @@ projects+=("$root/tests/install/consumer")
 for project in "${projects[@]}"; do
   name=${project#"$root"/}
   out=$tmp/build-${name//\//-}
-  cmake -S "$project" -B "$out" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" "${launcher[@]}" \
+  cmake -S "$project" -B "$out" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix_path" "${launcher[@]}" \
+    ${dependency_args[@]+"${dependency_args[@]}"} \
     > "$log" 2>&1 || fail "configuring $name against the installed prefix"
   cmake --build "$out" -j "$jobs" > "$log" 2>&1 || fail "building $name against the installed prefix"
 done
