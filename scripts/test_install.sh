@@ -53,11 +53,12 @@ fi
 # PyPI's torch wheel (CMAKE_PREFIX_PATH=<wheel>/torch, the CUDA toolkit) would otherwise have its
 # consumers find Debian's LibTorch. What the build was given is passed on.
 cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build_dir/CMakeCache.txt"; }
-prefix_path=$prefix
-[ -z "$(cache_value CMAKE_PREFIX_PATH)" ] || prefix_path="$prefix;$(cache_value CMAKE_PREFIX_PATH)"
+build_prefix_path=$(cache_value CMAKE_PREFIX_PATH)
+prefix_path=$prefix${build_prefix_path:+;$build_prefix_path}
 dependency_args=()
 for var in CUDAToolkit_ROOT CMAKE_CUDA_COMPILER; do
-  [ -z "$(cache_value $var)" ] || dependency_args+=("-D$var=$(cache_value $var)")
+  value=$(cache_value $var)
+  [ -z "$value" ] || dependency_args+=("-D$var=$value")
 done
 
 projects=()
