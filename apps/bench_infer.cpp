@@ -8,11 +8,13 @@
 //             its -1 (batch) replaced, float32 N(0, 1) (int64: zeros);
 //   "input": {"images", "image_sizes", "max_size"} (detection): square images of max_size
 //             rounded up to a multiple of 32, as the export pads them, and their sizes.
-// --optimize times the module after torch::jit::optimize_for_inference (freezing, Conv+BN
-// folding, oneDNN layouts where it pays), one of the levers of issue #30, measured rather than
-// assumed; zoo::infer does not apply it. Its result is named "infer_optimized_<task>".
+// The module is loaded as zoo::infer's predictors load it (ExportDir::load_module), so freed
+// memory is kept for the next call (infer/memory_reuse.h); --glibc-malloc keeps glibc's
+// defaults instead (result "infer_glibc_malloc_<task>"). --optimize times the module after
+// torch::jit::optimize_for_inference (freezing, Conv+BN folding, oneDNN convolutions), as
+// HandPose and RegionProposals run it (result "infer_optimized_<task>").
 // Prints one line "RESULT {json}".
-//   bench_infer --export DIR [--threads 2] [--warmup 3] [--repeats 10] [--seq N] [--batch 32] [--optimize]
+//   bench_infer --export DIR [--threads 2] [--warmup 3] [--repeats 10] [--seq N] [--batch 32] [--optimize] [--glibc-malloc]
 #include <sys/resource.h>
 #include <torch/script.h>
 
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "apps/command_options.h"
+#include "infer/export_dir.h"
 #include "train/cpu_kernels.h"
 
 namespace {
@@ -138,11 +141,12 @@ int main(int argc, char** argv) {
       "repeats", "timed calls", cxxopts::value<int>()->default_value("10"))(
       "seq", "BERT tasks: sequence length (0: the export's max_seq_len)", cxxopts::value<int64_t>()->default_value("0"))(
       "batch", "throughput batch size", cxxopts::value<int64_t>()->default_value("32"))(
-      "optimize", "time the module after torch::jit::optimize_for_inference");
+      "optimize", "time the module after torch::jit::optimize_for_inference")(
+      "glibc-malloc", "keep glibc's malloc settings (zoo::infer keeps freed memory for reuse)");
   std::string dir;
   int threads = 0, warmup = 0, repeats = 0;
   int64_t seq = 0, batch = 0;
-  bool optimize = false;
+  bool optimize = false, glibc_malloc = false;
   try {
     const auto args = zoo::parse_command_line(o, argc, argv);
     if (args.count("export")) dir = args["export"].as<std::string>();
@@ -152,6 +156,7 @@ int main(int argc, char** argv) {
     seq = args["seq"].as<int64_t>();
     batch = args["batch"].as<int64_t>();
     optimize = args.count("optimize") > 0;
+    glibc_malloc = args.count("glibc-malloc") > 0;
   } catch (const std::exception& e) {
     std::cerr << "bench_infer: " << e.what() << "\n";
     return 1;
@@ -168,15 +173,17 @@ int main(int argc, char** argv) {
     const int64_t vocab = meta.contains("vocab") ? count_lines(dir + "/" + meta["vocab"].get<std::string>()) : 0;
     torch::set_num_threads(threads);
     torch::manual_seed(0);
-    torch::jit::Module module = torch::jit::load(dir + "/model.pt");
-    module.eval();
+    if (glibc_malloc) setenv("ZOO_MALLOC_TUNING", "0", 1);  // before the first load_module
+    const zoo::infer::ExportDir export_dir(dir, {meta.value("task", "").c_str()});
+    torch::jit::Module module = export_dir.load_module(torch::kCPU);
     int64_t params = 0;
     for (const auto& p : module.parameters()) params += p.numel();
-    if (optimize) module = torch::jit::optimize_for_inference(module);
+    if (optimize) module = torch::jit::optimize_for_inference(module);  // as load_module(device, true)
     c10::InferenceMode inference;
     const double b1 = time_forward(module, specs, 1, vocab, warmup, repeats);
     const double bn = time_forward(module, specs, batch, vocab, warmup, repeats);
-    std::cout << "RESULT {\"bench\": \"infer_" << (optimize ? "optimized_" : "") << meta.value("task", "model") << "\", \"threads\": " << threads
+    const std::string variant = std::string(optimize ? "optimized_" : "") + (glibc_malloc ? "glibc_malloc_" : "");
+    std::cout << "RESULT {\"bench\": \"infer_" << variant << meta.value("task", "model") << "\", \"threads\": " << threads
               << ", \"input_shape\": " << Json(batch_shape(specs.front().shape, 1)).dump()
               << ", \"params\": " << params << ", \"vocab\": " << vocab << ", \"latency_ms_b1\": " << b1 * 1e3
               << ", \"batch\": " << batch << ", \"batch_ms\": " << bn * 1e3

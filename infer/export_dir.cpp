@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "infer/memory_reuse.h"
 #include "io/json_text.h"
 #include "io/user_file.h"
 #include "io/zip_records.h"
@@ -77,12 +78,14 @@ void ExportDir::fail(const std::string& path, const std::string& why) const {
   throw std::runtime_error(file("meta.json") + ": " + path + ": " + why);
 }
 
-torch::jit::Module ExportDir::load_module(const torch::Device& device) const {
+torch::jit::Module ExportDir::load_module(const torch::Device& device, bool optimize) const {
   const std::string path = file("model.pt");
   check_zip_file(path);  // a regular file of stored records, before LibTorch allocates any
+  keep_freed_memory_for_reuse();
   try {
     torch::jit::Module module = torch::jit::load(path, device);
     module.eval();
+    if (optimize && device.is_cpu()) module = torch::jit::optimize_for_inference(module);
     return module;
   } catch (const c10::Error& e) {
     throw std::runtime_error(path + ": cannot load the TorchScript module: " + e.what_without_backtrace());

@@ -41,8 +41,11 @@ class ExportDir {
   const nlohmann::json& at(const std::string& path) const;
   [[noreturn]] void fail(const std::string& path, const std::string& why) const;
 
-  // model.pt on `device`, in eval mode; errors name the file.
-  torch::jit::Module load_module(const torch::Device& device) const;
+  // model.pt on `device`, in eval mode; errors name the file. Also keeps freed memory for the
+  // next call (infer/memory_reuse.h). `optimize` (CPU only): torch::jit::optimize_for_inference,
+  // i.e. the module frozen to its forward, BatchNorm folded into the convolutions before it and
+  // convolutions run by oneDNN; outputs then differ at float rounding (docs/speed.md).
+  torch::jit::Module load_module(const torch::Device& device, bool optimize = false) const;
 
  private:
   std::string dir_, task_;

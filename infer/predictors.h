@@ -95,9 +95,15 @@ struct HandJoints {
 // hand: the crop is resized to the model's square input as training resized its samples. A 3D
 // regressor's pose is placed on the image with the training set's typical focal length and hand
 // extent (meta.json "placement"), since a bare image has no intrinsics.
+//
+// Speed: the vision predictors run their model through torch::jit::optimize_for_inference on
+// the CPU (BatchNorm folded into the convolutions, oneDNN convolutions; ExportDir::load_module).
+// Outputs differ from the exported model's at float rounding (measured in docs/speed.md); pass
+// optimize_for_inference = false for the exported graph as it is.
 class HandPose {
  public:
-  explicit HandPose(const std::string& export_dir, const torch::Device& device = torch::kCPU);
+  explicit HandPose(const std::string& export_dir, const torch::Device& device = torch::kCPU,
+                    bool optimize_for_inference = true);
   HandJoints predict(const cv::Mat& bgr) const;
   std::vector<HandJoints> predict(const std::vector<cv::Mat>& bgr) const;
   // The model input for one image: [3, S, S] float32, as training's resize_to + image_to_tensor.
@@ -130,7 +136,8 @@ struct Proposal {
 };
 class RegionProposals {
  public:
-  explicit RegionProposals(const std::string& export_dir, const torch::Device& device = torch::kCPU);
+  explicit RegionProposals(const std::string& export_dir, const torch::Device& device = torch::kCPU,
+                           bool optimize_for_inference = true);
   // At most top_n proposals (all the model keeps, meta.json post_nms_top_n, when top_n <= 0).
   std::vector<Proposal> propose(const cv::Mat& bgr, int64_t top_n = 0) const;
   std::vector<std::vector<Proposal>> propose(const std::vector<cv::Mat>& bgr, int64_t top_n = 0) const;

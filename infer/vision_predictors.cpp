@@ -48,8 +48,9 @@ std::vector<cv::Point2d> place_on_image(const std::vector<cv::Point3d>& xyz, dou
 
 }  // namespace
 
-HandPose::HandPose(const std::string& dir, const torch::Device& device)
-    : export_(dir, {"keypoints", "heatmap"}), module_(export_.load_module(device)), device_(device) {
+HandPose::HandPose(const std::string& dir, const torch::Device& device, bool optimize_for_inference)
+    : export_(dir, {"keypoints", "heatmap"}), module_(export_.load_module(device, optimize_for_inference)),
+      device_(device) {
   heatmap_ = export_.task() == "heatmap";
   const auto size = export_.get<int64_t>("input/image_size");
   if (size < 8 || size > 4096) export_.fail("input/image_size", "must be in [8, 4096]");
@@ -116,8 +117,8 @@ std::vector<HandJoints> HandPose::predict(const std::vector<cv::Mat>& images) co
   return out;
 }
 
-RegionProposals::RegionProposals(const std::string& dir, const torch::Device& device)
-    : export_(dir, {"rpn"}), module_(export_.load_module(device)), device_(device) {
+RegionProposals::RegionProposals(const std::string& dir, const torch::Device& device, bool optimize_for_inference)
+    : export_(dir, {"rpn"}), module_(export_.load_module(device, optimize_for_inference)), device_(device) {
   min_size_ = export_.get<int>("input/min_size");
   max_size_ = export_.get<int>("input/max_size");
   size_divisible_ = export_.get<int>("input/size_divisible");

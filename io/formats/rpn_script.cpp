@@ -77,21 +77,37 @@ def rpn_batched_nms(self, boxes: Tensor, scores: Tensor, idxs: Tensor,
     order = torch.sort(scores, stable=True, dim=0, descending=True)[1]
     b = boxes[order]
     c = idxs[order]
-    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    lt = torch.max(b[:, None, :2], b[None, :, :2])
-    rb = torch.min(b[:, None, 2:], b[None, :, 2:])
-    wh = (rb - lt).clamp(min=0)
-    inter = wh[:, :, 0] * wh[:, :, 1]
+    # IoU of every pair ([n, n]; box_iou's arithmetic in the boxes' dtype), from contiguous
+    # columns: broadcasts over strided ones ran several times slower.
+    columns = b.t().contiguous()
+    x1 = columns[0]
+    y1 = columns[1]
+    x2 = columns[2]
+    y2 = columns[3]
+    area = (x2 - x1) * (y2 - y1)
+    w = (torch.min(x2[:, None], x2[None, :]) - torch.max(x1[:, None], x1[None, :])).clamp(min=0)
+    h = (torch.min(y2[:, None], y2[None, :]) - torch.max(y1[:, None], y1[None, :])).clamp(min=0)
+    inter = w * h
     iou = inter / (area[:, None] + area[None, :] - inter)
-    rank = torch.arange(n, device=boxes.device)
-    over = ((iou.double() > iou_threshold) & (c[:, None] == c[None, :])
-            & (rank[None, :] > rank[:, None]))
-    over = over.cpu()
-    keep = torch.ones([n]) > 0
-    for i in range(n):
-        if bool(keep[i]):
-            keep = keep & ~over[i]
-    return order[keep.to(order.device)]
+    # iou > iou_threshold as box_ops compares it: against the largest value of iou's dtype that
+    # is not above the threshold. NaN (two empty boxes) never suppresses.
+    threshold = torch.zeros([1], device=iou.device).double() + iou_threshold
+    below = threshold.to(iou.dtype)
+    if bool(below.double() > threshold):
+        below = torch.nextafter(below, below - 1)
+    over = ((iou > below) & (c[:, None] == c[None, :])).triu(1).to(iou.dtype)
+    # Greedy NMS keeps box j unless a kept box ranked above it overlaps it. keep[j] depends on
+    # keep[i] for i < j only, so the rule has one solution, and applying it to all boxes at once,
+    # from "all kept", fixes at least one more box per round: at most n rounds, in practice as
+    # many as the longest chain of overlaps, each a matrix-vector product instead of n
+    # interpreted steps.
+    keep = torch.ones([n], dtype=over.dtype, device=over.device)
+    for _ in range(n):
+        now = (torch.mv(over.t(), keep) == 0).to(over.dtype)
+        if bool(torch.equal(now, keep)):
+            break
+        keep = now
+    return order[keep > 0]
 
 def rpn_proposals(self, objectness: Tensor, deltas: Tensor, anchors: Tensor,
                   image_size: List[int],

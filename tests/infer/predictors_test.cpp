@@ -162,27 +162,32 @@ Config hand_config(Json defaults, Json model) {
   return cfg;
 }
 
+// Each vision predictor twice: optimised for inference (the default: BatchNorm folded, oneDNN
+// convolutions) and the exported graph as it is. Both match the in-process model to float rounding.
 TEST_F(Predictors, HandPosePreprocessesAsTrainingAndMatchesTheInProcessModel) {
   auto task = exported(make_keypoints_task(hand_config(keypoints_task_defaults(), {{"base_width", 8}}), dir_.string()));
-  const infer::HandPose pose(path("export"));
-  ASSERT_TRUE(pose.is_3d());
-  HandSample sample = synthetic_hand(42, 100);
-  const cv::Mat image = sample.image;  // 100 x 100: resized to 64 as training resizes
-  // The same image through the training collate and through the predictor: the same tensor.
-  const torch::Tensor training = collate({resize_to(sample, 64)}).at("image")[0];
-  EXPECT_TRUE(pose.preprocess(image).equal(training));
+  for (bool optimize : {true, false}) {
+    SCOPED_TRACE(optimize ? "optimized" : "as exported");
+    const infer::HandPose pose(path("export"), torch::kCPU, optimize);
+    ASSERT_TRUE(pose.is_3d());
+    HandSample sample = synthetic_hand(42, 100);
+    const cv::Mat image = sample.image;  // 100 x 100: resized to 64 as training resizes
+    // The same image through the training collate and through the predictor: the same tensor.
+    const torch::Tensor training = collate({resize_to(sample, 64)}).at("image")[0];
+    EXPECT_TRUE(pose.preprocess(image).equal(training));
 
-  const infer::HandJoints joints = pose.predict(image);
-  torch::NoGradGuard no_grad;
-  const torch::Tensor pred = task->predict({{"image", training.unsqueeze(0)}}).at("keypoints")[0].to(torch::kDouble);
-  const torch::Tensor expected = (pred - pred[0]) * pose.typical_scale_mm();
-  std::vector<double> got;
-  for (const auto& p : joints.xyz_mm) got.insert(got.end(), {p.x, p.y, p.z});
-  expect_close(torch::tensor(got).view({21, 3}), expected);
-  ASSERT_EQ(joints.uv.size(), 21u);
-  for (const auto& p : joints.uv) EXPECT_TRUE(std::isfinite(p.x) && std::isfinite(p.y));
-  EXPECT_EQ(pose.predict(std::vector<cv::Mat>{image, image}).size(), 2u);
-  EXPECT_THROW(pose.predict(cv::Mat()), std::invalid_argument);
+    const infer::HandJoints joints = pose.predict(image);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor pred = task->predict({{"image", training.unsqueeze(0)}}).at("keypoints")[0].to(torch::kDouble);
+    const torch::Tensor expected = (pred - pred[0]) * pose.typical_scale_mm();
+    std::vector<double> got;
+    for (const auto& p : joints.xyz_mm) got.insert(got.end(), {p.x, p.y, p.z});
+    expect_close(torch::tensor(got).view({21, 3}), expected);
+    ASSERT_EQ(joints.uv.size(), 21u);
+    for (const auto& p : joints.uv) EXPECT_TRUE(std::isfinite(p.x) && std::isfinite(p.y));
+    EXPECT_EQ(pose.predict(std::vector<cv::Mat>{image, image}).size(), 2u);
+    EXPECT_THROW(pose.predict(cv::Mat()), std::invalid_argument);
+  }
 }
 
 TEST_F(Predictors, HeatmapJointsAreThePixelsOfTheInputImage) {
@@ -211,31 +216,34 @@ TEST_F(Predictors, RegionProposalsMatchTheInProcessModel) {
                  {"train", {{"batch_size", 2}, {"threads", 1}}}},
             "test");
   auto task = exported(make_rpn_task(cfg, dir_.string()));
-  const infer::RegionProposals rpn(path("export"));
-  const SyntheticDetection s = synthetic_detection(3, 0, {});
-  cv::Mat image;
-  cv::resize(s.image, image, cv::Size(192, 96));  // short side 96 -> 128: boxes come back scaled
-  const std::vector<infer::Proposal> proposals = rpn.propose(image);
-  ASSERT_FALSE(proposals.empty());
+  for (bool optimize : {true, false}) {
+    SCOPED_TRACE(optimize ? "optimized" : "as exported");
+    const infer::RegionProposals rpn(path("export"), torch::kCPU, optimize);
+    const SyntheticDetection s = synthetic_detection(3, 0, {});
+    cv::Mat image;
+    cv::resize(s.image, image, cv::Size(192, 96));  // short side 96 -> 128: boxes come back scaled
+    const std::vector<infer::Proposal> proposals = rpn.propose(image);
+    ASSERT_FALSE(proposals.empty());
 
-  DetectionSample sample;
-  sample.width = image.cols, sample.height = image.rows;
-  DetectionTransformOptions transform;
-  transform.min_size = 128, transform.max_size = 256;
-  const DetectionBatch b = make_detection_batch({image}, {sample}, transform);
-  torch::NoGradGuard no_grad;
-  const Batch out = task->predict(
-      {{"images", b.images},
-       {"image_sizes", torch::tensor({b.image_sizes[0][0], b.image_sizes[0][1]}, torch::kInt64).view({1, 2})},
-       {"index", torch::zeros({1}, torch::kInt64)}});  // seeds the task's random-anchor baseline
-  const int64_t n = out.at("num_proposals")[0].item<int64_t>();
-  ASSERT_EQ(static_cast<int64_t>(proposals.size()), n);
-  const torch::Tensor expected = resize_boxes(out.at("proposals")[0].narrow(0, 0, n), b.image_sizes[0], b.original_sizes[0]);
-  std::vector<double> got, scores;
-  for (const auto& p : proposals) got.insert(got.end(), p.box.begin(), p.box.end()), scores.push_back(p.score);
-  expect_close(torch::tensor(got).view({n, 4}), expected);
-  expect_close(torch::tensor(scores), out.at("scores")[0].narrow(0, 0, n));
-  EXPECT_EQ(rpn.propose(image, 5).size(), std::min<size_t>(5, proposals.size()));
+    DetectionSample sample;
+    sample.width = image.cols, sample.height = image.rows;
+    DetectionTransformOptions transform;
+    transform.min_size = 128, transform.max_size = 256;
+    const DetectionBatch b = make_detection_batch({image}, {sample}, transform);
+    torch::NoGradGuard no_grad;
+    const Batch out = task->predict(
+        {{"images", b.images},
+         {"image_sizes", torch::tensor({b.image_sizes[0][0], b.image_sizes[0][1]}, torch::kInt64).view({1, 2})},
+         {"index", torch::zeros({1}, torch::kInt64)}});  // seeds the task's random-anchor baseline
+    const int64_t n = out.at("num_proposals")[0].item<int64_t>();
+    ASSERT_EQ(static_cast<int64_t>(proposals.size()), n);
+    const torch::Tensor expected = resize_boxes(out.at("proposals")[0].narrow(0, 0, n), b.image_sizes[0], b.original_sizes[0]);
+    std::vector<double> got, scores;
+    for (const auto& p : proposals) got.insert(got.end(), p.box.begin(), p.box.end()), scores.push_back(p.score);
+    expect_close(torch::tensor(got).view({n, 4}), expected);
+    expect_close(torch::tensor(scores), out.at("scores")[0].narrow(0, 0, n));
+    EXPECT_EQ(rpn.propose(image, 5).size(), std::min<size_t>(5, proposals.size()));
+  }
 }
 
 TEST_F(Predictors, RefuseWhatTheyCannotReadNamingTheFile) {

@@ -110,5 +110,19 @@ TEST(RpnScript, NmsMatchesBoxOps) {
   }
 }
 
+// The script's NMS settles one more box per round; a chain in which each box overlaps only its
+// neighbours (IoU 0.6 at a shift of 2.5 on a width of 10), scores falling along it, needs the
+// most rounds. Greedy keeps every other box: 0, 2, 4, ...
+TEST(RpnScript, NmsFollowsAChainOfOverlaps) {
+  const int64_t n = 41;
+  const auto x = torch::arange(n, torch::kFloat) * 2.5;
+  const auto boxes = torch::stack({x, torch::zeros({n}), x + 10, torch::full({n}, 10.0f)}, 1);
+  const auto scores = 1 - torch::arange(n, torch::kFloat) / n;
+  auto m = scripted(RpnOptions{}, false);
+  const auto keep = m.run_method("rpn_batched_nms", boxes, scores, torch::zeros({n}, torch::kLong), 0.5).toTensor();
+  EXPECT_TRUE(torch::equal(keep, torch::arange(0, n, 2, torch::kLong))) << keep;
+  EXPECT_TRUE(torch::equal(keep, nms(boxes, scores, 0.5)));
+}
+
 }  // namespace
 }  // namespace zoo
