@@ -30,6 +30,7 @@
 
 namespace zoo {
 class WordPieceTokenizer;
+struct StsEncodedPair;
 }
 
 namespace zoo::infer {
@@ -65,6 +66,8 @@ class SentenceSimilarity {
   explicit SentenceSimilarity(const std::string& export_dir, const torch::Device& device = torch::kCPU);
   ~SentenceSimilarity();
   double score(const std::string& a, const std::string& b) const;
+  // Many pairs: run in chunks of similar length (each chunk is padded to its longest pair);
+  // the scores come back in the order of `pairs`. embed() likewise.
   std::vector<double> score(const std::vector<std::pair<std::string, std::string>>& pairs) const;
   bool is_bi_encoder() const { return bi_; }
   // [N, hidden] float32 on the CPU (L2-normalised when the export says so); bi-encoders only.
@@ -74,6 +77,9 @@ class SentenceSimilarity {
   const ExportDir& export_dir() const { return export_; }
 
  private:
+  std::vector<StsEncodedPair> tokenize(const std::vector<std::pair<std::string, std::string>>& pairs) const;
+  std::map<std::string, torch::Tensor> collate(const std::vector<const StsEncodedPair*>& picked) const;
+
   ExportDir export_;
   std::unique_ptr<WordPieceTokenizer> tokenizer_;
   mutable torch::jit::Module module_;  // forward is not const; concurrent calls are safe

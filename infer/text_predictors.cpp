@@ -1,5 +1,7 @@
 // MaskedLM and SentenceSimilarity: WordPiece with the export's vocab.txt and tokenizer settings,
 // then the same id layout as training (data/text_corpus.h, data/sts_encoding.h).
+#include <algorithm>
+#include <numeric>
 #include <stdexcept>
 
 #include "data/sts_encoding.h"
@@ -23,6 +25,20 @@ std::unique_ptr<WordPieceTokenizer> open_tokenizer(const ExportDir& e) {
   if (o.strip_accents < -1 || o.strip_accents > 1) e.fail("tokenizer/strip_accents", "must be -1, 0 or 1");
   if (o.max_chars_per_word < 1) e.fail("tokenizer/max_chars_per_word", "must be >= 1");
   return std::make_unique<WordPieceTokenizer>(Vocab::load(e.file_at("vocab")), o);
+}
+
+// The order in which to run encoded pairs: by length, so that a chunk, padded to its longest
+// pair, holds pairs of similar length (sentence-transformers' encode() sorts its sentences so).
+// Stable: pairs of one length keep their order.
+std::vector<size_t> by_length(const std::vector<StsEncodedPair>& encoded, bool bi_encoder) {
+  const auto length = [&](size_t i) {
+    const StsEncodedPair& e = encoded[i];
+    return bi_encoder ? std::max(e.a.size(), e.b.size()) : e.a.size() + e.b.size();
+  };
+  std::vector<size_t> order(encoded.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return length(x) < length(y); });
+  return order;
 }
 
 int64_t max_seq_len_of(const ExportDir& e) {
@@ -149,27 +165,39 @@ SentenceSimilarity::SentenceSimilarity(const std::string& dir, const torch::Devi
 
 SentenceSimilarity::~SentenceSimilarity() = default;
 
-std::map<std::string, torch::Tensor> SentenceSimilarity::encode(
+std::vector<StsEncodedPair> SentenceSimilarity::tokenize(
     const std::vector<std::pair<std::string, std::string>>& pairs) const {
   std::vector<StsEncodedPair> encoded;
   for (const auto& [a, b] : pairs) encoded.push_back(encode_sts_pair(*tokenizer_, a, b, 0.0, bi_, max_seq_len_));
-  std::vector<const StsEncodedPair*> picked;
-  for (const auto& e : encoded) picked.push_back(&e);
+  return encoded;
+}
+
+std::map<std::string, torch::Tensor> SentenceSimilarity::collate(const std::vector<const StsEncodedPair*>& picked) const {
   auto batch = collate_sts_pairs(tokenizer_->vocab(), picked, bi_, match_class_);
   batch.erase("score");
   return batch;
+}
+
+std::map<std::string, torch::Tensor> SentenceSimilarity::encode(
+    const std::vector<std::pair<std::string, std::string>>& pairs) const {
+  const auto encoded = tokenize(pairs);
+  std::vector<const StsEncodedPair*> picked;
+  for (const auto& e : encoded) picked.push_back(&e);
+  return collate(picked);
 }
 
 std::vector<double> SentenceSimilarity::score(const std::vector<std::pair<std::string, std::string>>& pairs) const {
   const auto names = export_.get<std::vector<std::string>>("inputs");
   const auto range = export_.get<std::vector<double>>("score_range");
   if (range.size() != 2 || !(range[0] < range[1])) export_.fail("score_range", "must be [low, high] with low < high");
-  std::vector<double> scores;
-  for (size_t start = 0; start < pairs.size(); start += kChunk) {
-    const std::vector<std::pair<std::string, std::string>> chunk(
-        pairs.begin() + static_cast<std::ptrdiff_t>(start),
-        pairs.begin() + static_cast<std::ptrdiff_t>(std::min(pairs.size(), start + kChunk)));
-    const auto batch = encode(chunk);
+  const auto encoded = tokenize(pairs);
+  const auto order = by_length(encoded, bi_);
+  std::vector<double> scores(pairs.size());
+  for (size_t start = 0; start < order.size(); start += kChunk) {
+    const size_t end = std::min(order.size(), start + kChunk);
+    std::vector<const StsEncodedPair*> picked;
+    for (size_t i = start; i < end; ++i) picked.push_back(&encoded[order[i]]);
+    const auto batch = collate(picked);
     std::vector<torch::jit::IValue> inputs;
     for (const auto& name : names) {
       const auto it = batch.find(name);
@@ -182,7 +210,7 @@ std::vector<double> SentenceSimilarity::score(const std::vector<std::pair<std::s
     // holds; an unbounded regression head likewise. Within the range nothing changes.
     const auto s =
         module_.forward(inputs).toTensor().to(torch::kCPU, torch::kDouble).clamp(range[0], range[1]).contiguous();
-    scores.insert(scores.end(), s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
+    for (size_t i = start; i < end; ++i) scores[order[i]] = s.data_ptr<double>()[i - start];
   }
   return scores;
 }
@@ -191,17 +219,23 @@ double SentenceSimilarity::score(const std::string& a, const std::string& b) con
 
 torch::Tensor SentenceSimilarity::embed(const std::vector<std::string>& sentences) const {
   if (!bi_) throw std::runtime_error(export_.dir() + ": a cross-encoder scores pairs; it has no sentence embeddings");
-  std::vector<torch::Tensor> parts;
-  for (size_t start = 0; start < sentences.size(); start += kChunk) {
-    std::vector<std::pair<std::string, std::string>> chunk;
-    for (size_t i = start; i < std::min(sentences.size(), start + kChunk); ++i) chunk.emplace_back(sentences[i], "");
-    const auto batch = encode(chunk);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& s : sentences) pairs.emplace_back(s, "");
+  const auto encoded = tokenize(pairs);
+  const auto order = by_length(encoded, bi_);
+  torch::Tensor out;
+  for (size_t start = 0; start < order.size(); start += kChunk) {
+    const size_t end = std::min(order.size(), start + kChunk);
+    std::vector<const StsEncodedPair*> picked;
+    for (size_t i = start; i < end; ++i) picked.push_back(&encoded[order[i]]);
+    const auto batch = collate(picked);
     torch::InferenceMode guard;
-    parts.push_back(
-        module_.run_method("embed", batch.at("ids_a").to(device_), batch.at("mask_a").to(device_)).toTensor().cpu());
+    const auto part =
+        module_.run_method("embed", batch.at("ids_a").to(device_), batch.at("mask_a").to(device_)).toTensor().cpu();
+    if (!out.defined()) out = torch::empty({static_cast<int64_t>(order.size()), part.size(1)}, part.options());
+    for (size_t i = start; i < end; ++i) out[static_cast<int64_t>(order[i])] = part[static_cast<int64_t>(i - start)];
   }
-  if (parts.empty()) return torch::empty({0, 0});
-  return torch::cat(parts);
+  return out.defined() ? out : torch::empty({0, 0});
 }
 
 }  // namespace zoo::infer

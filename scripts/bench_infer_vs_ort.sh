@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # zoo's TorchScript inference against ONNX Runtime on the same exports (issue #30), alternating
-# per round: bench_infer, bench_infer --optimize (torch::jit::optimize_for_inference) and
-# scripts/bench_onnx.py, at 1 and 2 threads, 3 rounds of 10 timed calls, batch 1 and 32.
+# per round, at 1 and 2 threads, 3 rounds of 10 timed calls, batch 1 and 32:
+#   plain: bench_infer --glibc-malloc, the exported graph with glibc's malloc defaults;
+#   zoo:   as zoo::infer runs it: freed memory kept for reuse, and for the vision tasks
+#          torch::jit::optimize_for_inference (bench_infer --optimize);
+#   ort:   scripts/bench_onnx.py on the export's model.onnx.
 # The exports are those scripts/bench.sh times (sts at its BERT size, keypoints at 128 px, the
 # demo rpn), made by one training step and `zoo export`. Nothing else may run meanwhile.
 # Usage: scripts/bench_infer_vs_ort.sh [WORK_DIR]   (default: a temporary directory, removed)
@@ -36,8 +39,9 @@ for threads in 1 2; do
   for round in 1 2 3; do
     for task in sts keypoints rpn; do
       e=$work/$task/export
-      build/bin/bench_infer --export "$e" --threads $threads --warmup 3 --repeats 10 | tag zoo
-      build/bin/bench_infer --export "$e" --threads $threads --warmup 3 --repeats 10 --optimize | tag zoo_optimized
+      optimize=(); [ $task = sts ] || optimize=(--optimize)
+      build/bin/bench_infer --export "$e" --threads $threads --warmup 3 --repeats 10 --glibc-malloc | tag plain
+      build/bin/bench_infer --export "$e" --threads $threads --warmup 3 --repeats 10 "${optimize[@]}" | tag zoo
       "$python" scripts/bench_onnx.py --export "$e" --threads $threads --warmup 3 --repeats 10 | tag ort
     done
   done
@@ -50,12 +54,13 @@ for line in open(sys.argv[1]):
     groups[(r["bench"].split("_")[-1], r["threads"], r["variant"])].append(r)
 def med(task, threads, variant, key):
     return statistics.median(r[key] for r in groups[(task, threads, variant)])
-print("| task | threads | zoo b1 (ms) | zoo optimized b1 | ORT b1 | zoo / ORT b1 | zoo b32 (ms) | zoo optimized b32 | ORT b32 | zoo / ORT b32 |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| task | threads | plain b1 (ms) | zoo b1 | ORT b1 | zoo / ORT b1 | plain b32 (ms) | zoo b32 | ORT b32 | zoo / ORT b32 | zoo peak RSS / plain |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for task in ("sts", "keypoints", "rpn"):
     for t in (1, 2):
-        b1 = [med(task, t, v, "latency_ms_b1") for v in ("zoo", "zoo_optimized", "ort")]
-        bn = [med(task, t, v, "batch_ms") for v in ("zoo", "zoo_optimized", "ort")]
-        print(f"| {task} | {t} | {b1[0]:.2f} | {b1[1]:.2f} | {b1[2]:.2f} | {b1[0] / b1[2]:.2f} | "
-              f"{bn[0]:.0f} | {bn[1]:.0f} | {bn[2]:.0f} | {bn[0] / bn[2]:.2f} |")
+        b1 = [med(task, t, v, "latency_ms_b1") for v in ("plain", "zoo", "ort")]
+        bn = [med(task, t, v, "batch_ms") for v in ("plain", "zoo", "ort")]
+        rss = med(task, t, "zoo", "peak_rss_mb") / med(task, t, "plain", "peak_rss_mb")
+        print(f"| {task} | {t} | {b1[0]:.2f} | {b1[1]:.2f} | {b1[2]:.2f} | {b1[1] / b1[2]:.2f} | "
+              f"{bn[0]:.0f} | {bn[1]:.0f} | {bn[2]:.0f} | {bn[1] / bn[2]:.2f} | {rss:.2f} |")
 PY

@@ -125,10 +125,31 @@ TEST_P(SentenceSimilarityTest, ScoresMatchTheInProcessModel) {
   const torch::Tensor expected = task->predict(batch).at("score");
   expect_close(torch::tensor(scores), expected);
   EXPECT_NEAR(sts.score(pairs[1].first, pairs[1].second), scores[1], 1e-5);
+
+  // 70 pairs of mixed lengths (two chunks, run shortest first) come back in their own order:
+  // each as scored alone. 1e-5: a pair padded to another length sums its products in another order.
+  const std::vector<std::string> words = {"a", "man", "is", "playing", "the", "guitar", "cat", "sleeps", "."};
+  std::vector<std::pair<std::string, std::string>> many;
+  for (size_t i = 0; i < 70; ++i) {
+    std::string a, b;
+    for (size_t w = 0; w < 1 + (i * 7) % 13; ++w) a += words[(i + w) % words.size()] + " ";
+    for (size_t w = 0; w < 1 + (i * 5) % 11; ++w) b += words[(2 * i + w) % words.size()] + " ";
+    many.emplace_back(a, b);
+  }
+  const std::vector<double> many_scores = sts.score(many);
+  ASSERT_EQ(many_scores.size(), many.size());
+  for (size_t i = 0; i < many.size(); i += 3) EXPECT_NEAR(many_scores[i], sts.score(many[i].first, many[i].second), 1e-5) << i;
+
   if (architecture == "bi") {
     const torch::Tensor e = sts.embed({pairs[0].first, pairs[0].second});
     EXPECT_EQ(e.size(0), 2);
     EXPECT_EQ(e.size(1), 32);
+    std::vector<std::string> sentences;
+    for (const auto& [a, b] : many) sentences.push_back(a);
+    const torch::Tensor all = sts.embed(sentences);
+    ASSERT_EQ(all.size(0), 70);
+    for (size_t i = 0; i < sentences.size(); i += 3)
+      expect_close(all[static_cast<int64_t>(i)], sts.embed({sentences[i]})[0]);
   } else {
     EXPECT_THROW(sts.embed({"a"}), std::runtime_error);
   }
