@@ -10,9 +10,9 @@
 //             rounded up to a multiple of 32, as the export pads them, and their sizes.
 // The module is loaded as zoo::infer's predictors load it (ExportDir::load_module), so freed
 // memory is kept for the next call (infer/memory_reuse.h); --glibc-malloc keeps glibc's
-// defaults instead (result "infer_glibc_malloc_<task>"). --optimize times the module after
-// torch::jit::optimize_for_inference (freezing, Conv+BN folding, oneDNN convolutions), as
-// HandPose and RegionProposals run it (result "infer_optimized_<task>").
+// defaults instead. --optimize times the module after torch::jit::optimize_for_inference
+// (freezing, Conv+BN folding, oneDNN convolutions), as HandPose and RegionProposals run it.
+// The result ("infer_<task>") says which in "optimized" and "glibc_malloc".
 // Prints one line "RESULT {json}".
 //   bench_infer --export DIR [--threads 2] [--warmup 3] [--repeats 10] [--seq N] [--batch 32] [--optimize] [--glibc-malloc]
 #include <sys/resource.h>
@@ -182,8 +182,9 @@ int main(int argc, char** argv) {
     c10::InferenceMode inference;
     const double b1 = time_forward(module, specs, 1, vocab, warmup, repeats);
     const double bn = time_forward(module, specs, batch, vocab, warmup, repeats);
-    const std::string variant = std::string(optimize ? "optimized_" : "") + (glibc_malloc ? "glibc_malloc_" : "");
-    std::cout << "RESULT {\"bench\": \"infer_" << variant << meta.value("task", "model") << "\", \"threads\": " << threads
+    std::cout << "RESULT {\"bench\": \"infer_" << meta.value("task", "model") << "\", \"threads\": " << threads
+              << ", \"optimized\": " << (optimize ? "true" : "false")
+              << ", \"glibc_malloc\": " << (glibc_malloc ? "true" : "false")
               << ", \"input_shape\": " << Json(batch_shape(specs.front().shape, 1)).dump()
               << ", \"params\": " << params << ", \"vocab\": " << vocab << ", \"latency_ms_b1\": " << b1 * 1e3
               << ", \"batch\": " << batch << ", \"batch_ms\": " << bn * 1e3

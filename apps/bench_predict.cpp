@@ -8,6 +8,10 @@
 // figure is an upper bound of `raw` for short texts.
 // Inputs: text tasks a fixed sentence or pair (--text, --text-b); vision tasks --image PATH or a
 // drawn 640 x 480 picture. Prints one line "RESULT {json}".
+// --pairs FILE (sts): instead, the throughput of SentenceSimilarity::score over every pair of an
+// STS file, alternating: one call with all pairs (run in chunks of similar length) against one
+// call per 64 consecutive pairs of the file (each chunk padded to its own longest pair, as the
+// predictor ran them before it sorted by length). Prints "RESULT {json}" with pairs_per_s of both.
 #include <sys/resource.h>
 #include <torch/script.h>
 
@@ -22,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "data/sts_pairs.h"
 #include "infer/predictors.h"
 #include "train/cpu_kernels.h"
 
@@ -83,6 +88,7 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value(""))(
       "text-b", "sts: the second sentence",
       cxxopts::value<std::string>()->default_value("A person is playing the guitar on a stage."))(
+      "pairs", "sts: throughput over the pairs of this STS file (see the header)", cxxopts::value<std::string>())(
       "h,help", "this help");
   try {
     const auto args = options.parse(argc, argv);
@@ -97,12 +103,39 @@ int main(int argc, char** argv) {
     torch::set_num_threads(threads);
     torch::manual_seed(0);
 
-    // The raw side: its own copy of model.pt, as bench_infer and any hand-written client load it.
+    // The raw side: its own copy of model.pt, loaded as the predictor loads it (the vision
+    // predictors optimise it for inference).
     const zoo::infer::ExportDir e(dir, {"mlm", "sts", "keypoints", "heatmap", "rpn"});
-    torch::jit::Module raw_module = e.load_module(torch::kCPU);
+    const bool vision = e.task() != "mlm" && e.task() != "sts";
+    torch::jit::Module raw_module = e.load_module(torch::kCPU, /*optimize=*/vision);
     std::vector<torch::jit::IValue> raw_inputs;
     std::function<void()> api;
     Json input;
+
+    if (args.count("pairs")) {
+      if (e.task() != "sts") throw std::invalid_argument("--pairs is for sts exports");
+      const std::string path = args["pairs"].as<std::string>();
+      const auto range = e.get<std::vector<double>>("score_range");
+      std::vector<std::pair<std::string, std::string>> pairs;
+      for (const auto& p : zoo::load_sts_pairs(path, zoo::detect_sts_format(path), range.at(0), range.at(1)))
+        pairs.emplace_back(p.s1, p.s2);
+      const zoo::infer::SentenceSimilarity sts(dir);
+      const auto sorted = [&] { sts.score(pairs); };
+      const auto file_order = [&] {
+        for (size_t start = 0; start < pairs.size(); start += 64)
+          sts.score({pairs.begin() + static_cast<std::ptrdiff_t>(start),
+                     pairs.begin() + static_cast<std::ptrdiff_t>(std::min(pairs.size(), start + 64))});
+      };
+      const Timing t = time_both(sorted, file_order, warmup, repeats);
+      const double n = static_cast<double>(pairs.size());
+      std::cout << "RESULT "
+                << Json{{"bench", "predict_sts_pairs"}, {"threads", threads}, {"pairs", pairs.size()},
+                        {"file", path}, {"sorted_pairs_per_s", n / t.api_ms * 1e3},
+                        {"file_order_pairs_per_s", n / t.raw_ms * 1e3}, {"repeats", repeats}}
+                       .dump()
+                << "\n";
+      return 0;
+    }
 
     if (e.task() == "mlm") {
       const std::string text = args["text"].as<std::string>().empty()

@@ -6,7 +6,8 @@
 #      first): median step times, ratio twin/ours (> 1 = we are faster), GFLOP/s (the twin's FLOP
 #      count per step over each step time) and share of the matmul limit, peak RSS of each;
 #   3. the data side on its own (bench_data, bench_tokenizer) against what training consumes;
-#   4. TorchScript inference in C++ (bench_infer) of exports made here: a one-step run of each
+#   4. TorchScript inference in C++ (bench_infer) of exports made here, run as zoo::infer runs
+#      them (vision models optimised for inference, freed memory kept): a one-step run of each
 #      task at the benchmarked model size, then `zoo export`; ONNX Runtime on the same export's
 #      model.onnx (scripts/bench_onnx.py: same input shapes and threads), alternating zoo ORT
 #      zoo ORT per round; and what zoo::infer's predictor adds to that module's forward at batch 1
@@ -174,7 +175,10 @@ for task in $task_list; do
   if build/bin/zoo train --config "$config" --out "$work/$task" "${fast[@]}" "${extra[@]}" >"$work/train.log" 2>&1 &&
      build/bin/zoo export --run "$work/$task" >>"$work/train.log" 2>&1; then
     for ((r = 0; r < rounds; r++)); do  # zoo then ONNX Runtime, back to back, as the training steps alternate
-      record "$r" build/bin/bench_infer --export "$work/$task/export" --threads "$threads" --warmup 3 --repeats "$reps"
+      # as zoo::infer runs the model: the vision predictors optimise it for inference
+      optimize=(); case $task in keypoints | heatmap | rpn) optimize=(--optimize) ;; esac
+      record "$r" build/bin/bench_infer --export "$work/$task/export" --threads "$threads" --warmup 3 --repeats "$reps" \
+        "${optimize[@]}"
       # ONNX Runtime where the task exports ONNX (the five tasks; the example task shapes does not)
       [ -z "$ort_python" ] || [ ! -f "$work/$task/export/model.onnx" ] ||
         record "$r" "$ort_python" scripts/bench_onnx.py --export "$work/$task/export" \

@@ -6,7 +6,10 @@
 #          torch::jit::optimize_for_inference (bench_infer --optimize);
 #   ort:   scripts/bench_onnx.py on the export's model.onnx.
 # The exports are those scripts/bench.sh times (sts at its BERT size, keypoints at 128 px, the
-# demo rpn), made by one training step and `zoo export`. Nothing else may run meanwhile.
+# demo rpn), made by one training step and `zoo export`, and, when scripts/fetch_pretrained.sh
+# has fetched it, the MiniLM bi-encoder of apps/configs/sts_stsb_minilm_bi.json (one step from
+# all-MiniLM-L6-v2; timed at 32 tokens a sentence, as STS-B's are shorter). Nothing else may run
+# meanwhile.
 # Usage: scripts/bench_infer_vs_ort.sh [WORK_DIR]   (default: a temporary directory, removed)
 # Prints a Markdown table of medians over the rounds; the raw lines stay in WORK_DIR/results.jsonl.
 set -euo pipefail
@@ -31,18 +34,26 @@ for task in sts keypoints rpn; do
   build/bin/zoo train --config "apps/configs/${task}_demo.json" --out "$work/$task" "${fast[@]}" "${extra[@]}" >"$work/$task.log" 2>&1
   build/bin/zoo export --run "$work/$task" >>"$work/$task.log" 2>&1
 done
+tasks=(sts keypoints rpn)
+if [ -f pretrained/all-MiniLM-L6-v2/model.safetensors ] && [ -f ../shared/data/stsb/original/sts-train.csv ]; then
+  rm -rf "${work:?}/minilm_bi"
+  build/bin/zoo train --config apps/configs/sts_stsb_minilm_bi.json --out "$work/minilm_bi" "${fast[@]}" >"$work/minilm_bi.log" 2>&1
+  build/bin/zoo export --run "$work/minilm_bi" >>"$work/minilm_bi.log" 2>&1
+  tasks+=(minilm_bi)
+fi
 
 results=$work/results.jsonl
 : >"$results"
-tag() { sed -n 's/^RESULT {/{"variant": "'"$1"'", /p' >>"$results"; }
+tag() { sed -n 's/^RESULT {/{"variant": "'"$1"'", "task": "'"$task"'", /p' >>"$results"; }
 for threads in 1 2; do
   for round in 1 2 3; do
-    for task in sts keypoints rpn; do
+    for task in "${tasks[@]}"; do
       e=$work/$task/export
-      optimize=(); [ $task = sts ] || optimize=(--optimize)
-      build/bin/bench_infer --export "$e" --threads $threads --warmup 3 --repeats 10 --glibc-malloc | tag plain
-      build/bin/bench_infer --export "$e" --threads $threads --warmup 3 --repeats 10 "${optimize[@]}" | tag zoo
-      "$python" scripts/bench_onnx.py --export "$e" --threads $threads --warmup 3 --repeats 10 | tag ort
+      optimize=(); case $task in keypoints|rpn) optimize=(--optimize) ;; esac
+      seq=(); [ $task = minilm_bi ] && seq=(--seq 32)
+      build/bin/bench_infer --export "$e" --threads $threads --warmup 3 --repeats 10 "${seq[@]}" --glibc-malloc | tag plain
+      build/bin/bench_infer --export "$e" --threads $threads --warmup 3 --repeats 10 "${seq[@]}" "${optimize[@]}" | tag zoo
+      "$python" scripts/bench_onnx.py --export "$e" --threads $threads --warmup 3 --repeats 10 "${seq[@]}" | tag ort
     done
   done
 done
@@ -51,12 +62,12 @@ import collections, json, statistics, sys
 groups = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    groups[(r["bench"].split("_")[-1], r["threads"], r["variant"])].append(r)
+    groups[(r["task"], r["threads"], r["variant"])].append(r)
 def med(task, threads, variant, key):
     return statistics.median(r[key] for r in groups[(task, threads, variant)])
 print("| task | threads | plain b1 (ms) | zoo b1 | ORT b1 | zoo / ORT b1 | plain b32 (ms) | zoo b32 | ORT b32 | zoo / ORT b32 | zoo peak RSS / plain |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for task in ("sts", "keypoints", "rpn"):
+for task in [t for t in ("sts", "keypoints", "rpn", "minilm_bi") if (t, 1, "zoo") in groups]:
     for t in (1, 2):
         b1 = [med(task, t, v, "latency_ms_b1") for v in ("plain", "zoo", "ort")]
         bn = [med(task, t, v, "batch_ms") for v in ("plain", "zoo", "ort")]

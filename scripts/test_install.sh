@@ -90,9 +90,15 @@ echo '{"task": "rpn"}' >"$tmp/rpn.json"
   --set data.vocab_size=200 --set train.max_steps=2 --set train.eval_every_steps=0 > "$log" 2>&1 ||
   fail "training a tiny sts run with the installed zoo"
 "$prefix/bin/zoo" export --run "$tmp/run-sts" > "$log" 2>&1 || fail "exporting the sts run"
-printf 'a man plays a guitar .\ta man is playing the guitar .\n' |
-  "$tmp/build-examples-sts_score/sts_score" "$tmp/run-sts/export" > "$log" 2>&1 || fail "running examples/sts_score"
-grep -qE '^[0-9.e-]+'$'\t''a man plays a guitar' "$log" || fail "examples/sts_score printed $(cat "$log")"
+# 300 pairs of mixed lengths: two blocks of the example, each run shortest first by the
+# predictor; every line comes back once, in input order, after its score.
+for i in $(seq 300); do
+  printf 'a %sman plays a guitar .\ta man is playing the guitar .\n' "$(printf 'very %.0s' $(seq 0 $((i % 9))))"
+done > "$tmp/pairs.tsv"
+"$tmp/build-examples-sts_score/sts_score" "$tmp/run-sts/export" < "$tmp/pairs.tsv" > "$log" 2>&1 ||
+  fail "running examples/sts_score"
+grep -cE '^[0-9.e-]+'$'\t''a ' "$log" | grep -qx 300 && [ "$(cut -f2- "$log")" = "$(cat "$tmp/pairs.tsv")" ] ||
+  fail "examples/sts_score printed $(head -3 "$log")"
 "$prefix/bin/zoo" train --config "$tmp/rpn.json" --out "$tmp/run-rpn" --set model.base_width=8 \
   --set data.synthetic_train_size=4 --set data.synthetic_val_size=2 --set data.synthetic_image_size=128 \
   --set data.min_size=128 --set data.max_size=128 --set train.batch_size=2 --set train.max_steps=2 \

@@ -95,7 +95,11 @@ def rpn_batched_nms(self, boxes: Tensor, scores: Tensor, idxs: Tensor,
     below = threshold.to(iou.dtype)
     if bool(below.double() > threshold):
         below = torch.nextafter(below, below - 1)
-    over = ((iou > below) & (c[:, None] == c[None, :])).triu(1).to(iou.dtype)
+    rank = torch.arange(n, device=boxes.device)
+    over = (iou > below) & (rank[None, :] > rank[:, None])
+    if bool((c != c[0]).any()):  # boxes of several levels: a box suppresses only its own level's
+        over = over & (c[:, None] == c[None, :])
+    over = over.to(iou.dtype)
     # Greedy NMS keeps box j unless a kept box ranked above it overlaps it. keep[j] depends on
     # keep[i] for i < j only, so the rule has one solution, and applying it to all boxes at once,
     # from "all kept", fixes at least one more box per round: at most n rounds, in practice as
