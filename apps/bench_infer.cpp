@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
     const int64_t vocab = meta.contains("vocab") ? count_lines(dir + "/" + meta["vocab"].get<std::string>()) : 0;
     torch::set_num_threads(threads);
     torch::manual_seed(0);
-    if (glibc_malloc) setenv("ZOO_MALLOC_TUNING", "0", 1);  // before the first load_module
+    if (glibc_malloc) setenv("ZOO_MALLOC_DEFAULTS", "1", 1);  // before the first load_module
     const zoo::infer::ExportDir export_dir(dir, {meta.value("task", "").c_str()});
     torch::jit::Module module = export_dir.load_module(torch::kCPU);
     int64_t params = 0;

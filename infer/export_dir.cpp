@@ -81,7 +81,7 @@ void ExportDir::fail(const std::string& path, const std::string& why) const {
 torch::jit::Module ExportDir::load_module(const torch::Device& device, bool optimize) const {
   const std::string path = file("model.pt");
   check_zip_file(path);  // a regular file of stored records, before LibTorch allocates any
-  keep_freed_memory_for_reuse();
+  keep_freed_memory_between_calls();
   try {
     torch::jit::Module module = torch::jit::load(path, device);
     module.eval();

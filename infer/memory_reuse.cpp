@@ -15,8 +15,8 @@ bool set_once() {
 #if defined(__GLIBC__)
   for (const char* name : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"})
     if (std::getenv(name)) return false;
-  const char* tuning = std::getenv("ZOO_MALLOC_TUNING");
-  if (tuning && std::strcmp(tuning, "0") == 0) return false;
+  const char* keep_defaults = std::getenv("ZOO_MALLOC_DEFAULTS");
+  if (keep_defaults && std::strcmp(keep_defaults, "1") == 0) return false;
   constexpr int kOneGiB = 1 << 30;
   // Both: a fixed mmap threshold also stops glibc from moving the trim threshold by itself.
   // Under a sanitizer or another allocator mallopt may refuse (return 0): nothing changes then.
@@ -28,7 +28,7 @@ bool set_once() {
 
 }  // namespace
 
-bool keep_freed_memory_for_reuse() {
+bool keep_freed_memory_between_calls() {
   static const bool in_force = set_once();  // thread-safe, once per process
   return in_force;
 }
