@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/apps/run_binary.h"
+#include "tests/scratch_dir.h"
 #include "train/cpu_kernels.h"
 
 #include <sys/wait.h>
@@ -18,20 +19,15 @@ namespace fs = std::filesystem;
 
 zoo::testing::Outcome run(const std::string& args) { return zoo::testing::run_binary(args); }
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("zoo_cli_" + name + "_" + std::to_string(::getpid()))).string();
-}
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = temp_path(name) + ".json";
-  std::ofstream(path) << text;
-  return path;
-}
+// Each test's files in a folder of its own, removed after it.
+class Cli : public zoo::testing::ScratchDirTest {};
 
 int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
-TEST(Cli, DoctorChecksOneThingPerLine) {
-  const std::string dir = temp_path("doctor_runs") + "/not/yet";  // its existing ancestor is checked
+TEST_F(Cli, DoctorChecksOneThingPerLine) {
+  // Never created: its existing ancestor, the temp directory, is checked.
+  const std::string dir =
+      (fs::temp_directory_path() / ("zoo_cli_doctor_runs_" + std::to_string(::getpid())) / "not/yet").string();
   const auto r = run("zoo doctor --out " + dir);
   EXPECT_EQ(r.status, 0) << r.output;
   for (const char* what :
@@ -45,7 +41,7 @@ TEST(Cli, DoctorChecksOneThingPerLine) {
 // OpenBLAS's generic kernel on a CPU with AVX2 or AVX-512 is what an Intel Xeon it does not
 // know gets (issue #28). Forced here with OPENBLAS_CORETYPE, which zoo then leaves alone (the
 // user's choice wins), and the doctor flags it with the kernel to use instead.
-TEST(Cli, DoctorFlagsAGenericBlasKernelWithItsFix) {
+TEST_F(Cli, DoctorFlagsAGenericBlasKernelWithItsFix) {
   const std::string best = zoo::best_openblas_core();
   if (best.empty()) GTEST_SKIP() << "this CPU has no wider kernel than OpenBLAS's generic one";
   ::setenv("OPENBLAS_CORETYPE", "Prescott", 1);
@@ -60,31 +56,31 @@ TEST(Cli, DoctorFlagsAGenericBlasKernelWithItsFix) {
   EXPECT_EQ(r.output.find("restarting"), std::string::npos) << "the user's setting wins\n" << r.output;
 }
 
-TEST(Cli, MissingConfigFile) {
+TEST_F(Cli, MissingConfigFile) {
   const auto r = run("zoo train --config /nonexistent/cfg.json");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.output, "zoo: error: /nonexistent/cfg.json: missing\n");
 }
 
-TEST(Cli, MalformedConfigNamesFileAndLine) {
-  const std::string path = write_temp("bad", "{\"task\": \"mlm\",\n \"train\": {\"max_steps\": }\n}");
+TEST_F(Cli, MalformedConfigNamesFileAndLine) {
+  const std::string path = write_temp("bad.json", "{\"task\": \"mlm\",\n \"train\": {\"max_steps\": }\n}");
   const auto r = run("zoo train --config " + path);
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find(path + ":2: invalid JSON"), std::string::npos) << r.output;
   EXPECT_EQ(count_lines(r.output), 1) << r.output;
 }
 
-TEST(Cli, UnknownKeyAndUnknownTask) {
-  const std::string path = write_temp("unknown", R"({"task": "mlm", "model": {"hiden_size": 8}})");
+TEST_F(Cli, UnknownKeyAndUnknownTask) {
+  const std::string path = write_temp("unknown.json", R"({"task": "mlm", "model": {"hiden_size": 8}})");
   auto r = run("zoo train --config " + path);
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("unknown key 'model.hiden_size'"), std::string::npos) << r.output;
-  r = run("zoo train --config " + write_temp("task", R"({"task": "gpt"})"));
+  r = run("zoo train --config " + write_temp("task.json", R"({"task": "gpt"})"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("unknown task 'gpt'"), std::string::npos) << r.output;
 }
 
-TEST(Cli, BadOverrideAndBadDevice) {
+TEST_F(Cli, BadOverrideAndBadDevice) {
   auto r = run("train_mlm --set train.max_steps=abc --out " + temp_path("never"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("train.max_steps' must be an integer"), std::string::npos) << r.output;
@@ -101,7 +97,7 @@ TEST(Cli, BadOverrideAndBadDevice) {
   EXPECT_FALSE(fs::exists(temp_path("never")));
 }
 
-TEST(Cli, UnknownCommandAndMissingRun) {
+TEST_F(Cli, UnknownCommandAndMissingRun) {
   auto r = run("zoo fly");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("unknown command 'fly'"), std::string::npos);
@@ -113,9 +109,8 @@ TEST(Cli, UnknownCommandAndMissingRun) {
   EXPECT_NE(r.output.find("mlm"), std::string::npos);
 }
 
-TEST(Cli, MlmEndToEndWithResume) {
+TEST_F(Cli, MlmEndToEndWithResume) {
   const std::string dir = temp_path("mlm_run");
-  fs::remove_all(dir);
   const std::string tiny =
       " --set model.hidden_size=32 --set model.num_layers=1 --set model.num_heads=2"
       " --set model.intermediate_size=64 --set data.max_seq_len=32 --set data.vocab_size=300"
@@ -145,12 +140,10 @@ TEST(Cli, MlmEndToEndWithResume) {
   EXPECT_NE(r.output.find("[MASK] 1:"), std::string::npos) << r.output;
   r = run("zoo predict --run " + dir + " \"no mask here\"");
   EXPECT_EQ(r.status, 1);
-  fs::remove_all(dir);
 }
 
-TEST(Cli, StsEndToEnd) {
+TEST_F(Cli, StsEndToEnd) {
   const std::string dir = temp_path("sts_run");
-  fs::remove_all(dir);
   auto r = run("train_sts --set model.hidden_size=32 --set model.num_layers=1 --set model.num_heads=2"
                " --set model.intermediate_size=64 --set data.synthetic_pairs=200 --set data.max_seq_len=32"
                " --set data.vocab_size=200 --set train.batch_size=8 --set train.max_steps=4"
@@ -176,7 +169,6 @@ TEST(Cli, StsEndToEnd) {
   r = run("zoo predict --run " + dir + " \"only one sentence\"");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("even number"), std::string::npos) << r.output;
-  fs::remove_all(dir);
 }
 
 }  // namespace

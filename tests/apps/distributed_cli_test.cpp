@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/apps/run_binary.h"
+#include "tests/scratch_dir.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -24,9 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 using zoo::testing::run_binary;
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("zoo_dist_" + name + "_" + std::to_string(::getpid()))).string();
-}
+// Each test's runs in a folder of its own, removed after it.
+class DistributedCli : public zoo::testing::ScratchDirTest {};
 
 // A small STS run without dropout: with dropout the ranks would draw other masks than the single
 // process (each rank its own, as in DDP), and the parity would hold only in distribution.
@@ -65,7 +65,7 @@ zoo::Json last_eval(const std::string& dir) {
   return last;
 }
 
-TEST(DistributedCli, TwoRanksMatchOneProcessWithTwiceTheBatch) {
+TEST_F(DistributedCli, TwoRanksMatchOneProcessWithTwiceTheBatch) {
   const std::string one = temp_path("one"), two = temp_path("two"), accum = temp_path("accum");
   auto r = run_binary(kSts + " --set train.batch_size=16 --out " + one);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -116,10 +116,9 @@ TEST(DistributedCli, TwoRanksMatchOneProcessWithTwiceTheBatch) {
   r = run_binary("zoo launch --nproc 2 -- " ZOO_BIN_DIR "/train_sts --out " + two + " --resume --set train.max_steps=8");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(last_eval(two).at("step"), 8);
-  for (const auto& d : {one, two, accum}) fs::remove_all(d);
 }
 
-TEST(DistributedCli, KilledRankEndsTheJobNamingIt) {
+TEST_F(DistributedCli, KilledRankEndsTheJobNamingIt) {
   const std::string dir = temp_path("kill");
   const std::string cmd = std::string(ZOO_BIN_DIR) + "/zoo launch --nproc 2 -- " ZOO_BIN_DIR "/" + kSts +
                           " --set train.max_steps=100000 --set train.eval_every_steps=0 --out " + dir + " 2>&1";
@@ -147,12 +146,11 @@ TEST(DistributedCli, KilledRankEndsTheJobNamingIt) {
   EXPECT_NE(output.find("rank 1 (pid " + std::to_string(rank1) + ") was killed by signal 9"), std::string::npos)
       << output;
   EXPECT_LT(seconds, 10.0) << output;
-  fs::remove_all(dir);
 }
 
 // The image tasks under the launcher: the prefetching hand loader with a batch stride, and
 // BatchNorm buffers following rank 0 (ResNet backbones).
-TEST(DistributedCli, ImageTasksRunUnderTheLauncher) {
+TEST_F(DistributedCli, ImageTasksRunUnderTheLauncher) {
   for (const std::string task : {"keypoints", "rpn"}) {
     const std::string dir = temp_path(task);
     const std::string tiny =
@@ -171,7 +169,7 @@ TEST(DistributedCli, ImageTasksRunUnderTheLauncher) {
   }
 }
 
-TEST(DistributedCli, LauncherAndEnvironmentErrorsAreOneLine) {
+TEST_F(DistributedCli, LauncherAndEnvironmentErrorsAreOneLine) {
   auto r = run_binary("zoo launch -- true");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("--nproc N is required"), std::string::npos) << r.output;

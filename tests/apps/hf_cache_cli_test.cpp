@@ -14,6 +14,7 @@
 #include "io/formats/hf_bert.h"
 #include "models/sts.h"
 #include "tests/apps/run_binary.h"
+#include "tests/scratch_dir.h"
 #include "tests/train/hf_cache_layout.h"
 #include "train/hf_checkpoint.h"
 
@@ -40,9 +41,11 @@ std::string tiny_snapshot(const fs::path& base) {
   return snapshot;
 }
 
-TEST(HfCacheCli, RunFromACacheSnapshotTrainsExportsAndResumes) {
-  const fs::path base = fs::temp_directory_path() / ("zoo_hf_cache_cli_" + std::to_string(::getpid()));
-  fs::remove_all(base);
+// The cache and the run in a folder of their own, removed after the test.
+class HfCacheCli : public testing::ScratchDirTest {};
+
+TEST_F(HfCacheCli, RunFromACacheSnapshotTrainsExportsAndResumes) {
+  const fs::path base = scratch_.path();
   const std::string snapshot = tiny_snapshot(base);
   const auto hub_before = listing(base / "hub");
   const std::string run = (base / "runs" / "run").string();
@@ -71,7 +74,6 @@ TEST(HfCacheCli, RunFromACacheSnapshotTrainsExportsAndResumes) {
   // runs/blobs/), and the cache is as it was.
   EXPECT_EQ(listing(base / "runs").size(), listing(run).size() + 1);
   EXPECT_EQ(listing(base / "hub"), hub_before);
-  fs::remove_all(base);
 }
 
 }  // namespace

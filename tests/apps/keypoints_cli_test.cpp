@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/apps/run_binary.h"
+#include "tests/scratch_dir.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,9 +27,8 @@ using Json = nlohmann::json;
 
 zoo::testing::Outcome run(const std::string& args) { return zoo::testing::run_binary(args); }
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("zoo_kp_cli_" + name + "_" + std::to_string(::getpid()))).string();
-}
+// Each test's files in a folder of its own, removed after it.
+class KeypointsCli : public zoo::testing::ScratchDirTest {};
 
 const std::string kTiny =
     " --set model.base_width=8 --set data.image_size=64 --set data.synthetic_train_size=64"
@@ -36,7 +36,7 @@ const std::string kTiny =
     " --set eval.batch_size=8 --set train.batch_size=4 --set train.threads=1 --set data.workers=1"
     " --set schedule.warmup_steps=1";
 
-TEST(KeypointsCli, RejectedConfigNamesTheKeyAndLeavesNoRun) {
+TEST_F(KeypointsCli, RejectedConfigNamesTheKeyAndLeavesNoRun) {
   const std::string dir = temp_path("never");
   auto r = run("train_keypoints --set model.coord_dims=5 --out " + dir);
   EXPECT_EQ(r.status, 1);
@@ -53,9 +53,8 @@ TEST(KeypointsCli, RejectedConfigNamesTheKeyAndLeavesNoRun) {
   EXPECT_NE(r.output.find("\"val_from_index\""), std::string::npos);
 }
 
-TEST(KeypointsCli, TrainEvalExportPredictOnSyntheticHands) {
+TEST_F(KeypointsCli, TrainEvalExportPredictOnSyntheticHands) {
   const std::string dir = temp_path("run");
-  fs::remove_all(dir);
   auto r = run("train_keypoints" + kTiny + " --set train.max_steps=3 --set train.eval_every_steps=3 --out " + dir);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("mpjpe_mm"), std::string::npos) << r.output;
@@ -138,8 +137,6 @@ TEST(KeypointsCli, TrainEvalExportPredictOnSyntheticHands) {
                             "assert tuple(y.shape) == (2, 21, 3) and bool(torch.isfinite(y).all()), y.shape\" 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0);
   }
-  fs::remove(image);
-  fs::remove_all(dir);
 }
 
 }  // namespace

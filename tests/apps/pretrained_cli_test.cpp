@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/apps/run_binary.h"
+#include "tests/scratch_dir.h"
 
 namespace {
 
@@ -22,11 +23,9 @@ const std::string kMiniLM = kSource + "/pretrained/all-MiniLM-L6-v2";
 const std::string kPython = kSource + "/build-py/venv/bin/python";
 const std::string kStsb = kSource + "/../shared/data/stsb/original";
 
-std::string temp_path(const std::string& name) {
-  const auto path = fs::temp_directory_path() / ("zoo_pretrained_cli_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(path);
-  return path.string();
-}
+// Each test's run in a folder of its own, removed after it (a run of a published checkpoint
+// holds ~750 MB).
+class PretrainedCli : public zoo::testing::ScratchDirTest {};
 
 // The last evaluation record of a run.
 Json last_eval(const std::string& run) {
@@ -52,7 +51,7 @@ std::string command_output(const std::string& cmd) {
   if (!fs::exists(kMiniLM + "/model.safetensors")) GTEST_SKIP() << "no " << kMiniLM << " (scripts/fetch_pretrained.sh)"; \
   if (!fs::exists(kPython)) GTEST_SKIP() << "no reference venv (scripts/setup_python_refs.sh)"
 
-TEST(PretrainedCli, ZeroShotStsbDevMatchesSentenceTransformers) {
+TEST_F(PretrainedCli, ZeroShotStsbDevMatchesSentenceTransformers) {
   REQUIRE_REFERENCES();
   if (!fs::exists(kStsb + "/sts-dev.csv")) GTEST_SKIP() << "no " << kStsb << " (the real STS-B data)";
   const std::string run = temp_path("zeroshot");
@@ -76,7 +75,7 @@ TEST(PretrainedCli, ZeroShotStsbDevMatchesSentenceTransformers) {
   EXPECT_EQ(e.status, 0) << e.output;
 }
 
-TEST(PretrainedCli, FineTunedBiEncoderIsHandedBackToSentenceTransformers) {
+TEST_F(PretrainedCli, FineTunedBiEncoderIsHandedBackToSentenceTransformers) {
   REQUIRE_REFERENCES();
   const std::string run = temp_path("bi");
   auto r = zoo::testing::run_binary(
@@ -94,7 +93,7 @@ TEST(PretrainedCli, FineTunedBiEncoderIsHandedBackToSentenceTransformers) {
   EXPECT_NE(out.find("status=0"), std::string::npos) << out;
 }
 
-TEST(PretrainedCli, MlmStartsFromAnEncoderWithoutHeadAndIsHandedBackToTransformers) {
+TEST_F(PretrainedCli, MlmStartsFromAnEncoderWithoutHeadAndIsHandedBackToTransformers) {
   REQUIRE_REFERENCES();
   const std::string run = temp_path("mlm");
   auto r = zoo::testing::run_binary("train_mlm --set init.hf_checkpoint=" + kMiniLM +
@@ -111,7 +110,7 @@ TEST(PretrainedCli, MlmStartsFromAnEncoderWithoutHeadAndIsHandedBackToTransforme
   EXPECT_NE(out.find("status=0"), std::string::npos) << out;
 }
 
-TEST(PretrainedCli, ConflictingConfigIsOneLineError) {
+TEST_F(PretrainedCli, ConflictingConfigIsOneLineError) {
   if (!fs::exists(kMiniLM + "/model.safetensors")) GTEST_SKIP() << "no " << kMiniLM << " (scripts/fetch_pretrained.sh)";
   const auto r = zoo::testing::run_binary("train_sts --set model.architecture=bi --set model.pooling=cls --set init.hf_checkpoint=" +
                                           kMiniLM + " --out " + temp_path("never"));

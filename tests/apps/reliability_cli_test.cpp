@@ -18,6 +18,7 @@
 
 #include "data/hand_synth.h"
 #include "tests/apps/run_binary.h"
+#include "tests/scratch_dir.h"
 
 namespace {
 
@@ -34,12 +35,6 @@ const std::string kTiny =
 // data.embedded_documents for a setup of a few seconds (vocabulary learning), see below.
 const std::string kSlowSetupDocuments = "20000";
 
-std::string temp_path(const std::string& name) {
-  const auto p = fs::temp_directory_path() / ("zoo_reliability_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
-
 std::string bytes_of(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -52,20 +47,24 @@ int temporaries_in(const std::string& dir) {
   return n;
 }
 
-// Runs a shell script (limits, signals and background jobs come first), capturing its output.
-zoo::testing::Outcome shell(const std::string& script) {
-  const std::string path = temp_path("script") + ".sh";
-  std::ofstream(path) << script;
-  FILE* pipe = ::popen(("sh " + path + " 2>&1").c_str(), "r");
-  zoo::testing::Outcome out{-1, ""};
-  char buf[4096];
-  while (pipe && std::fgets(buf, sizeof buf, pipe)) out.output += buf;
-  const int raw = pipe ? ::pclose(pipe) : -1;
-  out.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return out;
-}
+// Each test's runs in a folder of its own, removed after it. The scripts wait for the processes
+// they start, so that nothing writes there once a test has ended.
+class Reliability : public zoo::testing::ScratchDirTest {
+ protected:
+  // Runs a shell script (limits, signals and background jobs come first), capturing its output.
+  zoo::testing::Outcome shell(const std::string& script) const {
+    const std::string path = write_temp("script.sh", script);
+    FILE* pipe = ::popen(("sh " + path + " 2>&1").c_str(), "r");
+    zoo::testing::Outcome out{-1, ""};
+    char buf[4096];
+    while (pipe && std::fgets(buf, sizeof buf, pipe)) out.output += buf;
+    const int raw = pipe ? ::pclose(pipe) : -1;
+    out.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    return out;
+  }
+};
 
-TEST(Reliability, FullDiskDuringCheckpointIsOneLineAndKeepsThePrevious) {
+TEST_F(Reliability, FullDiskDuringCheckpointIsOneLineAndKeepsThePrevious) {
   const std::string dir = temp_path("full");
   auto r = zoo::testing::run_binary("train_mlm" + kTiny + " --set train.max_steps=2 --out " + dir);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -88,7 +87,7 @@ TEST(Reliability, FullDiskDuringCheckpointIsOneLineAndKeepsThePrevious) {
   EXPECT_NE(r.output.find("at step 2"), std::string::npos) << r.output;
 }
 
-TEST(Reliability, OneWriterPerRunDirectory) {
+TEST_F(Reliability, OneWriterPerRunDirectory) {
   // Two runs started together into one directory: exactly one trains, the other is refused, and
   // the directory holds the winner's config and metrics.
   for (int round = 0; round < 10; ++round) {
@@ -111,7 +110,7 @@ TEST(Reliability, OneWriterPerRunDirectory) {
   }
 }
 
-TEST(Reliability, InterruptStopsAfterTheStepWithACheckpoint) {
+TEST_F(Reliability, InterruptStopsAfterTheStepWithACheckpoint) {
   // HUP too: a closed terminal stops a run like Ctrl-C, with its checkpoint.
   for (const char* sig : {"INT", "TERM", "HUP"}) {
     const std::string dir = temp_path(std::string("signal_") + sig);
@@ -138,7 +137,7 @@ TEST(Reliability, InterruptStopsAfterTheStepWithACheckpoint) {
 // Issue 29: a signal while the task was set up (a checkpoint or the data loading) killed the
 // process at once and left a half-made run directory. Now the setup finishes, nothing is kept,
 // and the exit status is the signal's; a resumed run is left as it was.
-TEST(Reliability, SignalDuringSetupLeavesNoHalfMadeRun) {
+TEST_F(Reliability, SignalDuringSetupLeavesNoHalfMadeRun) {
   for (const char* sig : {"TERM", "HUP"}) {
     const std::string dir = temp_path(std::string("setup_") + sig);
     // A generated corpus large enough that learning its vocabulary takes seconds: the signal
@@ -158,7 +157,7 @@ TEST(Reliability, SignalDuringSetupLeavesNoHalfMadeRun) {
 
 // Issue 29: an edited config.json was not compared with the checkpoints. A changed model is
 // refused by name (export, eval, resume); other changed settings are named when resuming.
-TEST(Reliability, EditedRunConfigIsComparedWithWhatTheRunStartedWith) {
+TEST_F(Reliability, EditedRunConfigIsComparedWithWhatTheRunStartedWith) {
   const std::string dir = temp_path("edited");
   auto r = zoo::testing::run_binary("train_mlm" + kTiny + " --set train.max_steps=2 --out " + dir);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -202,7 +201,6 @@ TEST(Reliability, EditedRunConfigIsComparedWithWhatTheRunStartedWith) {
     EXPECT_FALSE(fs::exists(dir + "/export"));
     edit([&](Json& j) { j["run_info"]["started_with"]["model"][key] = j["model"][key] = value / 2; });
   }
-  fs::remove_all(dir);
 }
 
 // A hand data set on disk: `n` generated hands as PNGs and a CSV in millimetres.
@@ -224,7 +222,7 @@ void write_hand_csv(const fs::path& dir, int n) {
 
 // Export and predict need only the run directory (vocabulary, match classes, pose statistics are
 // saved in it); eval needs the data and finds it again with --set.
-TEST(Reliability, RunsStandAloneAfterTheirDataMoved) {
+TEST_F(Reliability, RunsStandAloneAfterTheirDataMoved) {
   const std::string sts = temp_path("sts_run"), data = temp_path("pairs") + ".tsv", moved = temp_path("moved_pairs") + ".tsv";
   {
     std::ofstream f(data);
@@ -296,7 +294,7 @@ TEST(Reliability, RunsStandAloneAfterTheirDataMoved) {
 
 // A truncated training image is replaced by the next sample, a truncated validation image left
 // out of the metrics; both are named in DIR/data_report.json.
-TEST(Reliability, UnreadableImagesAreCountedAndNamedInTheDataReport) {
+TEST_F(Reliability, UnreadableImagesAreCountedAndNamedInTheDataReport) {
   const std::string hands = temp_path("bad_hands"), run = temp_path("bad_hands_run");
   write_hand_csv(hands, 8);
   for (const char* name : {"/img/1.png", "/img/7.png"}) fs::resize_file(hands + name, 100);
@@ -320,7 +318,7 @@ TEST(Reliability, UnreadableImagesAreCountedAndNamedInTheDataReport) {
   EXPECT_NE(r.output.find("/img/"), std::string::npos) << r.output;
 }
 
-TEST(Reliability, RejectedConfigsNameTheKeyAndLeaveNoRunBehind) {
+TEST_F(Reliability, RejectedConfigsNameTheKeyAndLeaveNoRunBehind) {
   const std::string dir = temp_path("rejected"), boxes_dir = temp_path("boxes"), boxes_csv = boxes_dir + "/boxes.csv";
   const std::string fifo = temp_path("fifo.json");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);

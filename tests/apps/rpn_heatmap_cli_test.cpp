@@ -11,6 +11,7 @@
 #include "data/detection_synth.h"
 #include "data/hand_synth.h"
 #include "tests/apps/run_binary.h"
+#include "tests/scratch_dir.h"
 
 namespace {
 
@@ -18,15 +19,14 @@ namespace fs = std::filesystem;
 
 zoo::testing::Outcome run(const std::string& args) { return zoo::testing::run_binary(args); }
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("zoo_cli_" + name + "_" + std::to_string(::getpid()))).string();
-}
+// Each test's run in a folder of its own, removed after it.
+class RpnCli : public zoo::testing::ScratchDirTest {};
+class HeatmapCli : public zoo::testing::ScratchDirTest {};
 
 bool python_has_torch() { return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0; }
 
-TEST(RpnCli, TrainEvalExportPredictOnGeneratedShapes) {
+TEST_F(RpnCli, TrainEvalExportPredictOnGeneratedShapes) {
   const std::string dir = temp_path("rpn");
-  fs::remove_all(dir);
   auto r = run("train_rpn --set data.bad_boxes=keep --out " + dir);
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("data.bad_boxes must be one of clip, drop, reject (got \"keep\")"), std::string::npos) << r.output;
@@ -56,12 +56,10 @@ TEST(RpnCli, TrainEvalExportPredictOnGeneratedShapes) {
                            "assert b.shape == (1, 100, 4) and int(n[0]) <= 100\"";
     EXPECT_EQ(std::system(py.c_str()), 0);
   }
-  fs::remove_all(dir);
 }
 
-TEST(HeatmapCli, TrainEvalExportPredictOnSyntheticHands) {
+TEST_F(HeatmapCli, TrainEvalExportPredictOnSyntheticHands) {
   const std::string dir = temp_path("heatmap");
-  fs::remove_all(dir);
   const std::string tiny =
       " --set 'model.encoder_channels=[8,16]' --set 'model.decoder_channels=[16]' --set data.image_size=64"
       " --set data.synthetic_train_size=16 --set data.synthetic_val_size=8 --set eval.mean_pose_samples=8"
@@ -79,7 +77,6 @@ TEST(HeatmapCli, TrainEvalExportPredictOnSyntheticHands) {
   r = run("zoo predict --run " + dir + " " + image);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(fs::exists(dir + "/predictions/hand_pred.png")) << r.output;
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "tests/apps/run_binary.h"
+#include "tests/scratch_dir.h"
 
 namespace {
 
@@ -40,10 +41,12 @@ std::string sha256_of(const std::string& path) {
   return out.substr(0, out.find(' '));
 }
 
-TEST(TensorBoardCli, AKeypointsRunOpensInTensorBoardWithScalarsPicturesConfigAndHparams) {
+// The run in a folder of its own, removed after the test.
+class TensorBoardCli : public zoo::testing::ScratchDirTest {};
+
+TEST_F(TensorBoardCli, AKeypointsRunOpensInTensorBoardWithScalarsPicturesConfigAndHparams) {
   if (!fs::exists(kPython)) GTEST_SKIP() << "no reference venv (scripts/setup_python_refs.sh)";
-  const std::string run = (fs::temp_directory_path() / ("zoo_tb_cli_" + std::to_string(::getpid()))).string();
-  fs::remove_all(run);
+  const std::string run = temp_path("run");
   const auto r = zoo::testing::run_binary(
       "train_keypoints --config " + kSource + "/apps/configs/keypoints_demo.json --set train.max_steps=6" +
       " --set train.log_every_steps=2 --set train.eval_every_steps=3 --set data.synthetic_val_size=16 --out " + run);
@@ -113,7 +116,6 @@ TEST(TensorBoardCli, AKeypointsRunOpensInTensorBoardWithScalarsPicturesConfigAnd
   ASSERT_EQ(table["sessions"].size(), 1u) << table;
   EXPECT_EQ(table["sessions"].at("hparams"), last);
   EXPECT_EQ(last.at("val/mpjpe_mm")[0], 6);
-  fs::remove_all(run);
 }
 
 }  // namespace

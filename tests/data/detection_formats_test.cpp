@@ -14,6 +14,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "data/detection_formats.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
@@ -21,12 +22,16 @@ namespace {
 namespace fs = std::filesystem;
 using Box = std::array<float, 4>;
 
-fs::path temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("detection_formats_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+// Each test's files in a folder of its own, removed after it.
+class DetectionFormats : public testing::ScratchDirTest {
+ protected:
+  // An empty folder NAME in this test's folder.
+  fs::path temp_dir(const std::string& name) const {
+    const fs::path dir = scratch_.path() / name;
+    fs::create_directories(dir);
+    return dir;
+  }
+};
 
 void write_file(const fs::path& path, const std::string& bytes) {
   fs::create_directories(path.parent_path());
@@ -72,7 +77,7 @@ fs::path write_coco(const fs::path& dir) {
   return dir / "annotations" / "instances_train.json";
 }
 
-TEST(DetectionFormats, CocoBoxesLabelsCrowdAndEmptyImage) {
+TEST_F(DetectionFormats, CocoBoxesLabelsCrowdAndEmptyImage) {
   const auto dir = temp_dir("coco");
   const auto d = load_coco_json(write_coco(dir).string());  // images found in ../train
   ASSERT_EQ(d.samples.size(), 2u);
@@ -97,7 +102,7 @@ TEST(DetectionFormats, CocoBoxesLabelsCrowdAndEmptyImage) {
   EXPECT_NE(d.stats.summary().find("1 crowd annotations skipped"), std::string::npos) << d.stats.summary();
 }
 
-TEST(DetectionFormats, CocoPolicies) {
+TEST_F(DetectionFormats, CocoPolicies) {
   const auto json = write_coco(temp_dir("coco_policies")).string();
   const auto dropped = load_coco_json(json, with(BadBoxPolicy::drop));
   EXPECT_EQ(dropped.samples[0].boxes, (std::vector<Box>{{2, 3, 12, 8}}));
@@ -110,7 +115,7 @@ TEST(DetectionFormats, CocoPolicies) {
       << e;
 }
 
-TEST(DetectionFormats, CocoErrorsNameTheKey) {
+TEST_F(DetectionFormats, CocoErrorsNameTheKey) {
   const auto dir = temp_dir("coco_errors");
   write_image(dir / "a.jpg", 8, 8);
   const std::string head = R"({"images": [{"id": 1, "file_name": "a.jpg", "width": 8, "height": 8}],
@@ -150,7 +155,7 @@ std::string voc_object(const std::string& name, const std::string& xmin, int ymi
          "</ymax></bndbox></object>";
 }
 
-TEST(DetectionFormats, VocOneBasedBoxesSortedLabelsAndPolicies) {
+TEST_F(DetectionFormats, VocOneBasedBoxesSortedLabelsAndPolicies) {
   const auto dir = temp_dir("voc");
   write_image(dir / "images" / "p.jpg", 50, 40);
   write_image(dir / "images" / "q.jpg", 30, 30);
@@ -184,7 +189,7 @@ TEST(DetectionFormats, VocOneBasedBoxesSortedLabelsAndPolicies) {
       << e;
 }
 
-TEST(DetectionFormats, VocErrorsNameFileLineAndElement) {
+TEST_F(DetectionFormats, VocErrorsNameFileLineAndElement) {
   const auto dir = temp_dir("voc_errors");
   write_image(dir / "images" / "p.jpg", 50, 40);
   auto error = [&](const std::string& xml) {
@@ -221,7 +226,7 @@ fs::path write_yolo(const fs::path& dir, const std::string& a_labels) {
   return dir;
 }
 
-TEST(DetectionFormats, YoloNormalisedBoxesEmptyImagesAndOrphans) {
+TEST_F(DetectionFormats, YoloNormalisedBoxesEmptyImagesAndOrphans) {
   const auto dir = write_yolo(temp_dir("yolo"),
                               "0 0.5 0.5 0.5 0.5\n"
                               "\n"
@@ -251,7 +256,7 @@ TEST(DetectionFormats, YoloNormalisedBoxesEmptyImagesAndOrphans) {
   EXPECT_NE(e.find("a.txt:3: box [-4, -2, 12, 6] is outside the 40x20 image"), std::string::npos) << e;
 }
 
-TEST(DetectionFormats, YoloToleratesRoundingAtTheEdge) {
+TEST_F(DetectionFormats, YoloToleratesRoundingAtTheEdge) {
   // cx + w/2 = 1 + 1e-7: a rounding error, not an out-of-image box, even under reject.
   const auto dir = write_yolo(temp_dir("yolo_edge"), "0 0.7500001 0.5 0.5 1.0\n");
   const auto d = load_yolo_dir(dir.string(), with(BadBoxPolicy::reject));
@@ -260,8 +265,8 @@ TEST(DetectionFormats, YoloToleratesRoundingAtTheEdge) {
   EXPECT_EQ(d.stats.clipped, 1);
 }
 
-TEST(DetectionFormats, YoloErrors) {
-  auto error = [](const std::string& name, const std::string& labels) {
+TEST_F(DetectionFormats, YoloErrors) {
+  auto error = [this](const std::string& name, const std::string& labels) {
     const auto dir = write_yolo(temp_dir(name), labels);
     return error_of([&] { load_yolo_dir(dir.string()); });
   };
@@ -281,8 +286,8 @@ TEST(DetectionFormats, YoloErrors) {
 
 // Found by review, confirmed by the YOLO fuzz target's UBSan: class 2147483647 overflowed `class + 1`, and
 // class names are made for ids 0..max, so a class of 2000000000 asked for two billion strings.
-TEST(DetectionFormats, YoloClassIdsAreBounded) {
-  auto error = [](const std::string& name, const std::string& labels) {
+TEST_F(DetectionFormats, YoloClassIdsAreBounded) {
+  auto error = [this](const std::string& name, const std::string& labels) {
     const auto dir = write_yolo(temp_dir(name), labels);
     return error_of([&] { load_yolo_dir(dir.string()); });
   };
@@ -297,7 +302,7 @@ TEST(DetectionFormats, YoloClassIdsAreBounded) {
 
 // A <width> of 1e20 was converted to int (undefined behaviour; found by review, confirmed by the
 // VOC fuzz target's UBSan), and element text with a line break made a two-line message (fuzzing).
-TEST(DetectionFormats, VocSizesBeyondIntAndLineBreaksInTextAreOneLineErrors) {
+TEST_F(DetectionFormats, VocSizesBeyondIntAndLineBreaksInTextAreOneLineErrors) {
   const auto dir = temp_dir("voc_fuzz");
   write_image(dir / "images" / "p.jpg", 50, 40);
   auto error = [&](const std::string& xml) {
@@ -314,7 +319,7 @@ TEST(DetectionFormats, VocSizesBeyondIntAndLineBreaksInTextAreOneLineErrors) {
 }
 
 // COCO sizes are int64 in JSON: 4294967297 used to become a width of 1 (int truncation).
-TEST(DetectionFormats, CocoSizesBeyondIntAreErrors) {
+TEST_F(DetectionFormats, CocoSizesBeyondIntAreErrors) {
   const auto dir = temp_dir("coco_size");
   write_image(dir / "a.jpg", 8, 8);
   write_file(dir / "i.json", R"({"images": [{"id": 1, "file_name": "a.jpg", "width": 4294967297, "height": 8}],
@@ -325,7 +330,7 @@ TEST(DetectionFormats, CocoSizesBeyondIntAreErrors) {
 
 // Found by review, confirmed by the CSV fuzz target's UBSan: class_id 2147483647 overflowed id + 1 and
 // the loop making names for ids 0..max never ended.
-TEST(DetectionFormats, CsvClassIdsAreBounded) {
+TEST_F(DetectionFormats, CsvClassIdsAreBounded) {
   const auto dir = temp_dir("csv_class_id");
   write_image(dir / "a.jpg", 20, 20);
   write_file(dir / "b.csv", "image,width,height,class_id,x1,y1,x2,y2\na.jpg,20,20,2147483647,1,2,10,12\n");
@@ -335,7 +340,7 @@ TEST(DetectionFormats, CsvClassIdsAreBounded) {
 
 // ---- CSV ----
 
-TEST(DetectionFormats, CsvRaccoonLayout) {
+TEST_F(DetectionFormats, CsvRaccoonLayout) {
   const auto dir = temp_dir("csv_raccoon");
   write_image(dir / "images" / "r1.jpg", 60, 40);
   write_image(dir / "images" / "r2.jpg", 30, 30);
@@ -358,7 +363,7 @@ TEST(DetectionFormats, CsvRaccoonLayout) {
   EXPECT_NE(e.find("labels.csv:5: box [9, 9, 70, 20] is outside the 60x40 image"), std::string::npos) << e;
 }
 
-TEST(DetectionFormats, CsvCoco128Layout) {
+TEST_F(DetectionFormats, CsvCoco128Layout) {
   const auto dir = temp_dir("csv_coco128");
   write_image(dir / "images" / "s" / "a.jpg", 64, 48);
   write_file(dir / "boxes.csv",
@@ -374,7 +379,7 @@ TEST(DetectionFormats, CsvCoco128Layout) {
   EXPECT_EQ(d.stats.clipped, 0);
 }
 
-TEST(DetectionFormats, CsvErrorsNameFileAndLine) {
+TEST_F(DetectionFormats, CsvErrorsNameFileAndLine) {
   const auto dir = temp_dir("csv_errors");
   write_image(dir / "a.jpg", 20, 20);
   const std::string header = "image,width,height,class_id,x1,y1,x2,y2\n";
@@ -397,7 +402,7 @@ TEST(DetectionFormats, CsvErrorsNameFileAndLine) {
 
 // ---- dispatch and decoding ----
 
-TEST(DetectionFormats, AutoDetectsTheFormat) {
+TEST_F(DetectionFormats, AutoDetectsTheFormat) {
   const auto dir = temp_dir("auto");
   const auto coco = write_coco(dir / "coco");
   EXPECT_EQ(load_detection_dataset(coco.string()).class_names, (std::vector<std::string>{"cat", "dog"}));
@@ -418,7 +423,7 @@ TEST(DetectionFormats, AutoDetectsTheFormat) {
   EXPECT_THROW(load_detection_dataset(coco.string(), "pascal"), std::invalid_argument);
 }
 
-TEST(DetectionFormats, ImageDecodingErrorsNameThePath) {
+TEST_F(DetectionFormats, ImageDecodingErrorsNameThePath) {
   const auto dir = temp_dir("decode");
   DetectionSample s{(dir / "missing.jpg").string(), 8, 8, {}, {}};
   EXPECT_NE(error_of([&] { load_detection_image(s); }).find("missing.jpg: cannot decode image"), std::string::npos);
@@ -439,7 +444,7 @@ TEST(DetectionFormats, ImageDecodingErrorsNameThePath) {
 
 std::string shared_data(const std::string& relative) { return std::string(ZOO_SOURCE_DIR) + "/../shared/data/" + relative; }
 
-TEST(DetectionFormats, RealRaccoonCsvAndVocAgree) {
+TEST_F(DetectionFormats, RealRaccoonCsvAndVocAgree) {
   if (!fs::exists(shared_data("raccoon/train_labels.csv"))) GTEST_SKIP() << "no " << shared_data("raccoon");
   const auto csv = load_detection_csv(shared_data("raccoon/train_labels.csv"), with(BadBoxPolicy::reject));
   const auto voc = load_voc_dir(shared_data("raccoon/annotations"), with(BadBoxPolicy::reject));
@@ -467,7 +472,7 @@ TEST(DetectionFormats, RealRaccoonCsvAndVocAgree) {
   EXPECT_EQ(load_detection_image(csv.samples[0]).cols, csv.samples[0].width);
 }
 
-TEST(DetectionFormats, RealCoco128YoloMatchesItsCsv) {
+TEST_F(DetectionFormats, RealCoco128YoloMatchesItsCsv) {
   if (!fs::exists(shared_data("coco128/labels"))) GTEST_SKIP() << "no " << shared_data("coco128");
   const auto yolo = load_detection_dataset(shared_data("coco128"));
   const auto csv = load_detection_csv(shared_data("coco128/boxes_train2017.csv"));

@@ -14,6 +14,7 @@
 
 #include "data/hand_batch.h"
 #include "data/hand_synth.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
@@ -115,11 +116,8 @@ TEST(HandLoader, IdenticalBatchesForAnyWorkerCount) {
   EXPECT_EQ(reference[0].at("image").sizes(), torch::IntArrayRef({6, 3, 64, 64}));
 }
 
-// Four 64 px synthetic hands written as PNG (record 2's file missing, record 3's corrupt).
-std::vector<HandRecord> records_with_bad_images(fs::path& dir) {
-  dir = fs::temp_directory_path() / ("hand_loader_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+// Four 64 px synthetic hands written as PNG into DIR (record 2's file missing, record 3's corrupt).
+std::vector<HandRecord> records_with_bad_images(const fs::path& dir) {
   std::vector<HandRecord> records;
   for (int i = 0; i < 4; ++i) {
     const HandSample s = synthetic_hand(static_cast<uint64_t>(i), 64);
@@ -132,20 +130,21 @@ std::vector<HandRecord> records_with_bad_images(fs::path& dir) {
 }
 
 TEST(HandLoader, UnreadableImagesAreSkippedWithOneWarningEach) {
-  fs::path dir;
+  const testing::ScratchDir scratch("zoo_hand_loader");
+  const fs::path& dir = scratch.path();
   const auto records = records_with_bad_images(dir);
   HandLoaderOptions o;
   o.batch_size = 4;
   o.image_size = 48;
   o.num_workers = 2;
   o.shuffle = false;  // batch = indices 0, 1, 2, 3: 2 -> 3 -> 0 and 3 -> 0
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   std::vector<Batch> batches;
   {
     HandLoader loader(records_source(records), o);
     for (int i = 0; i < 3; ++i) batches.push_back(loader.next());
   }
-  const std::string err = testing::internal::GetCapturedStderr();
+  const std::string err = ::testing::internal::GetCapturedStderr();
   const auto indices = batches[2].at("index");
   EXPECT_EQ(std::vector<int64_t>(indices.data_ptr<int64_t>(), indices.data_ptr<int64_t>() + 4),
             std::vector<int64_t>({0, 1, 0, 0}));
@@ -158,12 +157,13 @@ TEST(HandLoader, UnreadableImagesAreSkippedWithOneWarningEach) {
 }
 
 TEST(HandLoader, EvaluationBatchesLeaveUnreadableSamplesOutInsteadOfSubstituting) {
-  fs::path dir;
+  const testing::ScratchDir scratch("zoo_hand_loader");
+  const fs::path& dir = scratch.path();
   const auto records = records_with_bad_images(dir);  // 4 samples, 2 and 3 unreadable
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   std::vector<std::string> skipped;
   const auto batches = fixed_batches(records_source(records), 4, 3, 48, 2, true, &skipped);
-  testing::internal::GetCapturedStderr();
+  ::testing::internal::GetCapturedStderr();
   ASSERT_EQ(skipped.size(), 2u);
   EXPECT_NE(skipped[0].find(records[2].image_path), std::string::npos) << skipped[0];
   EXPECT_NE(skipped[1].find(records[3].image_path), std::string::npos) << skipped[1];
@@ -180,7 +180,8 @@ TEST(HandLoader, EvaluationBatchesLeaveUnreadableSamplesOutInsteadOfSubstituting
 }
 
 TEST(HandLoader, UnreadableImageIsFatalWhenAskedAndNamesThePath) {
-  fs::path dir;
+  const testing::ScratchDir scratch("zoo_hand_loader");
+  const fs::path& dir = scratch.path();
   const auto records = records_with_bad_images(dir);
   HandLoaderOptions o;
   o.batch_size = 2;
@@ -202,10 +203,10 @@ TEST(HandLoader, UnreadableImageIsFatalWhenAskedAndNamesThePath) {
   // Nothing readable at all: an error, not an endless loop.
   std::vector<HandRecord> bad(records.begin() + 2, records.end());
   o.skip_bad_images = true;
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   HandLoader loader(records_source(bad), o);
   EXPECT_THROW(loader.next(), std::runtime_error);
-  testing::internal::GetCapturedStderr();
+  ::testing::internal::GetCapturedStderr();
 }
 
 // Issue 29, class 11: running out of memory is not a bad file. An allocation failure while a

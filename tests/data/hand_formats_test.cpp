@@ -15,18 +15,15 @@
 
 #include "data/hand_augment.h"
 #include "data/hand_formats.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("hand_formats_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+// Each test's files in a folder of its own, removed after it.
+class HandFormats : public testing::ScratchDirTest {};
 
 void write_file(const fs::path& path, const std::string& bytes) {
   fs::create_directories(path.parent_path());
@@ -65,8 +62,8 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
-TEST(HandFormats, ManifestConvertsCentimetresAndResolvesImagePaths) {
-  const auto dir = temp_dir("manifest");
+TEST_F(HandFormats, ManifestConvertsCentimetresAndResolvesImagePaths) {
+  const fs::path& dir = scratch_.path();
   write_image(dir / "images/a.png");
   std::string uv = "[";
   for (int j = 0; j < kHandJoints; ++j) uv += std::string(j ? "," : "") + "[" + std::to_string(j) + ".5, 7.25]";
@@ -95,8 +92,8 @@ TEST(HandFormats, ManifestConvertsCentimetresAndResolvesImagePaths) {
   EXPECT_EQ(load_hand_records((dir / "ann.json").string()).size(), 2u);
 }
 
-TEST(HandFormats, MalformedManifestNamesFileAndSample) {
-  const auto dir = temp_dir("bad_manifest");
+TEST_F(HandFormats, MalformedManifestNamesFileAndSample) {
+  const fs::path& dir = scratch_.path();
   const std::string good =
       std::string("{\"image\": \"a.png\", \"K_crop\": ") + kK + ", \"xyz_cm\": " + json_points(joints(0.1)) + "}";
   struct Case {
@@ -135,8 +132,8 @@ TEST(HandFormats, MalformedManifestNamesFileAndSample) {
             (dir / "nope.json").string() + ": cannot open");
 }
 
-TEST(HandFormats, MissingOrCorruptImageNamesThePath) {
-  const auto dir = temp_dir("bad_image");
+TEST_F(HandFormats, MissingOrCorruptImageNamesThePath) {
+  const fs::path& dir = scratch_.path();
   write_file(dir / "corrupt.jpg", "this is not a JPEG");
   write_file(dir / "empty.png", "");
   fs::create_directories(dir / "folder.jpg");
@@ -148,8 +145,8 @@ TEST(HandFormats, MissingOrCorruptImageNamesThePath) {
   }
 }
 
-TEST(HandFormats, FreihandLayoutMetresAndImageVersions) {
-  const auto dir = temp_dir("freihand");
+TEST_F(HandFormats, FreihandLayoutMetresAndImageVersions) {
+  const fs::path& dir = scratch_.path();
   write_file(dir / "training_xyz.json", "[" + json_points(joints(1e-3)) + "," + json_points(joints(1e-3, 9)) + "]");
   write_file(dir / "training_K.json", std::string("[") + kK + "," + kK + "]");
   // Official layout: images under training/rgb.
@@ -198,8 +195,8 @@ std::string csv_row(const std::string& image, double unit, bool with_uv) {
   return s.str();
 }
 
-TEST(HandFormats, CsvByColumnNameInMillimetresOrCentimetres) {
-  const auto dir = temp_dir("csv");
+TEST_F(HandFormats, CsvByColumnNameInMillimetresOrCentimetres) {
+  const fs::path& dir = scratch_.path();
   write_image(dir / "img/a.png");
   write_file(dir / "mm.csv",
              "\xEF\xBB\xBF" + csv_header(false, false) + "\r\n" + csv_row("img/a.png", 1, false) + "\r\n\r\n");
@@ -221,8 +218,8 @@ TEST(HandFormats, CsvByColumnNameInMillimetresOrCentimetres) {
   EXPECT_DOUBLE_EQ(cm[0].uv[7].y, -7);
 }
 
-TEST(HandFormats, MalformedCsvNamesFileAndLine) {
-  const auto dir = temp_dir("bad_csv");
+TEST_F(HandFormats, MalformedCsvNamesFileAndLine) {
+  const fs::path& dir = scratch_.path();
   const auto path = (dir / "h.csv").string();
   const std::string header = csv_header(false, false), row = csv_row("a.png", 1, false);
   struct Case {

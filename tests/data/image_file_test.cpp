@@ -11,15 +11,21 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "tests/scratch_dir.h"
+
 namespace zoo {
 namespace {
 
-std::string write_bytes(const std::string& name, const std::vector<uchar>& bytes) {
-  const auto path = std::filesystem::temp_directory_path() / ("zoo_image_" + std::to_string(::getpid()) + "_" + name);
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
-  return path.string();
-}
+// Each test's files in a folder of its own, removed after it.
+class ImageFile : public testing::ScratchDirTest {
+ protected:
+  std::string write_bytes(const std::string& name, const std::vector<uchar>& bytes) const {
+    const std::string path = temp_path(name);
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                static_cast<std::streamsize>(bytes.size()));
+    return path;
+  }
+};
 
 std::vector<uchar> encoded(const std::string& ext, int side) {
   cv::Mat image(side, side, CV_8UC3);
@@ -38,7 +44,7 @@ std::string error_of(const std::string& path) {
   return "";
 }
 
-TEST(ImageFile, GoodFilesDecode) {
+TEST_F(ImageFile, GoodFilesDecode) {
   for (const std::string ext : {".jpg", ".png"}) {
     const std::string path = write_bytes("good" + ext, encoded(ext, 32));
     const cv::Mat image = read_image_file(path, cv::IMREAD_COLOR);
@@ -47,7 +53,7 @@ TEST(ImageFile, GoodFilesDecode) {
   }
 }
 
-TEST(ImageFile, TruncatedFilesAreErrors) {
+TEST_F(ImageFile, TruncatedFilesAreErrors) {
   for (const std::string ext : {".jpg", ".png"}) {
     auto bytes = encoded(ext, 64);
     bytes.resize(bytes.size() / 2);
@@ -57,7 +63,7 @@ TEST(ImageFile, TruncatedFilesAreErrors) {
   }
 }
 
-TEST(ImageFile, OversizedHeaderIsRefusedBeforeDecoding) {
+TEST_F(ImageFile, OversizedHeaderIsRefusedBeforeDecoding) {
   // A small PNG whose header claims 20000 x 20000 (the decoder is never reached).
   auto bytes = encoded(".png", 16);
   for (int i = 0; i < 2; ++i) {
@@ -68,7 +74,7 @@ TEST(ImageFile, OversizedHeaderIsRefusedBeforeDecoding) {
   EXPECT_EQ(error_of(path), path + ": image of 20000 x 20000 pixels exceeds the limit of 50000000 pixels");
 }
 
-TEST(ImageFile, TinyAndMissingAndGarbage) {
+TEST_F(ImageFile, TinyAndMissingAndGarbage) {
   const std::string tiny = write_bytes("tiny.png", encoded(".png", 1));
   EXPECT_NE(error_of(tiny).find("image of 1 x 1 pixels is too small"), std::string::npos) << error_of(tiny);
   EXPECT_EQ(error_of("/nonexistent/x.png"), "/nonexistent/x.png: cannot decode image");

@@ -11,30 +11,13 @@
 #include <sstream>
 
 #include "data/sts_pairs.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
 
-// A per-process scratch directory, removed when the test program exits.
-const std::filesystem::path& scratch_dir() {
-  struct Dir {
-    std::filesystem::path path =
-        std::filesystem::temp_directory_path() / ("zoo_sts_pairs_test_" + std::to_string(::getpid()));
-    Dir() { std::filesystem::create_directories(path); }
-    ~Dir() {
-      std::error_code ignored;
-      std::filesystem::remove_all(path, ignored);
-    }
-  };
-  static const Dir dir;
-  return dir.path;
-}
-
-std::string write_temp(const std::string& name, const std::string& bytes) {
-  const auto path = scratch_dir() / name;
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path.string();
-}
+// Each test's files in a folder of its own, removed after it.
+class StsPairs : public testing::ScratchDirTest {};
 
 // The message of the runtime_error that loading throws ("" when it does not throw).
 std::string load_error(const std::string& path, const std::string& format, double lo = 0, double hi = 5,
@@ -47,7 +30,7 @@ std::string load_error(const std::string& path, const std::string& format, doubl
   return "";
 }
 
-TEST(StsPairs, StsbFormatSplitsOnTabsOnlyAndIgnoresExtraColumns) {
+TEST_F(StsPairs, StsbFormatSplitsOnTabsOnlyAndIgnoresExtraColumns) {
   const auto path = write_temp(
       "a.csv",
       "main-captions\tMSRvid\t2012test\t0001\t5.000\tA plane is taking off.\tAn air plane is taking off.\n"
@@ -68,7 +51,7 @@ TEST(StsPairs, StsbFormatSplitsOnTabsOnlyAndIgnoresExtraColumns) {
   EXPECT_EQ(detect_sts_format(path), "stsb");
 }
 
-TEST(StsPairs, StsbErrorsNameFileAndLine) {
+TEST_F(StsPairs, StsbErrorsNameFileAndLine) {
   const std::string good = "g\tf\t2012\t1\t3.0\ta\tb\n";
   struct Case {
     std::string row, expected;
@@ -98,7 +81,7 @@ TEST(StsPairs, StsbErrorsNameFileAndLine) {
             "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
 }
 
-TEST(StsPairs, MissingOrEmptyFile) {
+TEST_F(StsPairs, MissingOrEmptyFile) {
   EXPECT_EQ(load_error("/nonexistent/sts.csv", "auto"), "/nonexistent/sts.csv: cannot open");
   const auto empty = write_temp("empty.csv", "\n  \n");
   EXPECT_EQ(load_error(empty, "csv"), empty + ": no sentence pairs");
@@ -107,7 +90,7 @@ TEST(StsPairs, MissingOrEmptyFile) {
   EXPECT_THROW(load_sts_pairs(empty, "csv", 0, 5, "TRAIN"), std::invalid_argument);  // split without SICK
 }
 
-TEST(StsPairs, CsvQuotingCrlfBomAndMultiLineFields) {
+TEST_F(StsPairs, CsvQuotingCrlfBomAndMultiLineFields) {
   const auto path = write_temp(
       "b.csv",
       "\xEF\xBB\xBFsentence1,sentence2,similarity_score\r\n"
@@ -131,7 +114,7 @@ TEST(StsPairs, CsvQuotingCrlfBomAndMultiLineFields) {
   EXPECT_EQ(load_sts_pairs(write_temp("c.csv", "a,b,3\n"), "csv", 0, 5).size(), 1u);
 }
 
-TEST(StsPairs, CsvErrorsNameTheRecordLine) {
+TEST_F(StsPairs, CsvErrorsNameTheRecordLine) {
   const std::string head = "a,b,1\n";
   auto error_of = [&](const std::string& body) { return load_error(write_temp("bad.csv", head + body), "csv"); };
   EXPECT_NE(error_of("a,b\n").find(":2: expected at least 3 comma-separated fields, found 2"), std::string::npos);
@@ -147,12 +130,12 @@ TEST(StsPairs, CsvErrorsNameTheRecordLine) {
 
 // Found by fuzzing (tests/fuzz/sts_pairs_fuzz.cpp): a quoted multi-line field quoted back in the
 // message made it two lines; the CLI prints errors as one.
-TEST(StsPairs, LineBreaksQuotedInAnErrorAreEscaped) {
+TEST_F(StsPairs, LineBreaksQuotedInAnErrorAreEscaped) {
   const auto path = write_temp("multi.csv", "sen,,\"multi\nline\",1\n");
   EXPECT_EQ(load_error(path, "csv"), path + ":1: score 'multi\\nline' is not a number");
 }
 
-TEST(StsPairs, SickFindsColumnsByNameFiltersSplitAndHandlesCrlf) {
+TEST_F(StsPairs, SickFindsColumnsByNameFiltersSplitAndHandlesCrlf) {
   const std::string text =
       "pair_ID\tsentence_A\tsentence_B\tentailment_label\trelatedness_score\tSemEval_set\r\n"
       "1\tA group of kids is playing in a yard\tA group of boys is playing\tNEUTRAL\t4.5\tTRAIN\r\n"
@@ -184,7 +167,7 @@ TEST(StsPairs, SickFindsColumnsByNameFiltersSplitAndHandlesCrlf) {
   EXPECT_NE(load_error(low, "sick", 1, 5, "TEST").find(":6: score 0.5 outside [1, 5]"), std::string::npos);
 }
 
-TEST(StsPairs, JsonLines) {
+TEST_F(StsPairs, JsonLines) {
   const auto path = write_temp("d.jsonl",
                                "{\"s1\": \"A \\\"quoted\\\" word\", \"s2\": \"caf\\u00e9\", \"score\": 2.5, \"id\": 7}\n"
                                "\n"
@@ -215,7 +198,7 @@ TEST(StsPairs, JsonLines) {
 
 // The real STS-B copy in ../shared (see SOURCE.md): row counts, score range, and the release TSV
 // and the stsb-multi-mt CSV giving identical pairs.
-TEST(StsPairs, RealStsBenchmarkFiles) {
+TEST_F(StsPairs, RealStsBenchmarkFiles) {
   const std::string root = ZOO_SOURCE_DIR "/../shared/data/stsb/";
   for (const auto& [split, rows] : std::vector<std::pair<std::string, size_t>>{{"train", 5749}, {"dev", 1500}}) {
     const std::string tsv = root + "original/sts-" + split + ".csv";
@@ -251,7 +234,7 @@ std::set<std::string> content_words(const std::string& s) {
   return words;
 }
 
-TEST(StsPairs, SyntheticPairsAreDeterministicGradedAndTrackOverlap) {
+TEST_F(StsPairs, SyntheticPairsAreDeterministicGradedAndTrackOverlap) {
   const auto a = synthetic_sts_pairs(2000, 7);
   const auto b = synthetic_sts_pairs(2000, 7);
   const auto prefix = synthetic_sts_pairs(100, 7);

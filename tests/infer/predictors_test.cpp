@@ -21,6 +21,7 @@
 #include "data/hand_augment.h"
 #include "data/hand_batch.h"
 #include "data/hand_synth.h"
+#include "tests/scratch_dir.h"
 #include "train/config.h"
 #include "train/tasks/heatmap/task.h"
 #include "train/tasks/keypoints/task.h"
@@ -33,17 +34,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Predictors : public ::testing::Test {
+// Each test's run and export in a folder of its own, removed after it.
+class Predictors : public testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("zoo_infer_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    torch::manual_seed(0);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  void SetUp() override { torch::manual_seed(0); }
+  std::string path(const std::string& name) const { return temp_path(name); }
 
   // Builds the task with its run directory in dir_, perturbs its weights (a fresh model's
   // outputs are too uniform to tell a wrong preprocessing from a right one) and exports it.
@@ -54,7 +49,7 @@ class Predictors : public ::testing::Test {
     task->export_model(path("export"));
     return task;
   }
-  fs::path dir_;
+  const fs::path dir_ = scratch_.path();
 };
 
 Config bert_config(Json defaults, std::vector<std::string> sets) {

@@ -15,6 +15,7 @@
 
 #include "io/error.h"
 #include "io/json_file.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
@@ -24,19 +25,11 @@ namespace fs = std::filesystem;
 const std::string kPython = "/usr/bin/python3";
 const std::string kScript = std::string(ZOO_SOURCE_DIR) + "/tests/python/bert_reference.py";
 
-// A fresh directory per test, removed afterwards.
-class BertIoTest : public ::testing::Test {
+// A fresh directory per test, removed afterwards (parameterised tests' too).
+class BertIoTest : public testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("zoo_bert_io_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return temp_path(name); }
+  const fs::path dir_ = scratch_.path();
 };
 
 BertConfig tiny_config() {

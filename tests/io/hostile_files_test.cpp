@@ -24,17 +24,15 @@
 #include "io/user_file.h"
 #include "io/zip_records.h"
 #include "models/bert.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string temp_path(const std::string& name) {
-  const auto p = fs::temp_directory_path() / ("zoo_hostile_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
+// Each test's files in a folder of its own, removed after it.
+class HostileFiles : public testing::ScratchDirTest {};
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -50,7 +48,7 @@ std::string bytes_of(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-TEST(HostileFiles, SpecialFilesAreRefusedByWhatTheyAreWithoutBlocking) {
+TEST_F(HostileFiles, SpecialFilesAreRefusedByWhatTheyAreWithoutBlocking) {
   const std::string fifo = temp_path("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   // No writer ever opens the FIFO: a blocking open() would hang this test.
@@ -72,11 +70,9 @@ TEST(HostileFiles, SpecialFilesAreRefusedByWhatTheyAreWithoutBlocking) {
   EXPECT_EQ(error_of([&] { read_json_file(big); }),
             big + ": " + std::to_string(kMaxSettingsFileBytes + 1) + " bytes, over the " +
                 std::to_string(kMaxSettingsFileBytes) + "-byte limit for a JSON file");
-  fs::remove(fifo);
-  fs::remove_all(dir);
 }
 
-TEST(HostileFiles, DeepJsonIsRefusedAtParseTime) {
+TEST_F(HostileFiles, DeepJsonIsRefusedAtParseTime) {
   // The example: a 100,000-deep array crashed in the recursive dump() of the message.
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   EXPECT_EQ(error_of([&] { parse_json_text(deep, "c.json"); }), "c.json: invalid JSON: nested deeper than 64 levels");
@@ -93,7 +89,7 @@ TEST(HostileFiles, DeepJsonIsRefusedAtParseTime) {
   EXPECT_EQ(error_of([&] { parse_json_text("{\n\n x", "c.json"); }).rfind("c.json:3: invalid JSON: ", 0), 0u);
 }
 
-TEST(HostileFiles, MessagesQuoteUntrustedValuesAtBoundedLength) {
+TEST_F(HostileFiles, MessagesQuoteUntrustedValuesAtBoundedLength) {
   // A 20 MB string, unterminated (nlohmann's message quotes the whole token), then valid but
   // of the wrong type (our messages quote the value).
   const std::string huge(20u << 20, 'x');
@@ -115,7 +111,7 @@ size_t directory_entry(const std::string& zip, const std::string& record) {
   return std::string::npos;
 }
 
-TEST(HostileFiles, CompressedOrOversizedZipRecordsAreRefusedBeforeInflating) {
+TEST_F(HostileFiles, CompressedOrOversizedZipRecordsAreRefusedBeforeInflating) {
   const std::string path = temp_path("w.bin");
   write_torch_tensor_dict(path, {{"w", torch::arange(6, torch::kFloat32)}});
   EXPECT_EQ(read_torch_tensor_dict(path).at("w").sum().item<float>(), 15.0f);  // the control
@@ -150,7 +146,6 @@ TEST(HostileFiles, CompressedOrOversizedZipRecordsAreRefusedBeforeInflating) {
   // Not a zip at all.
   std::ofstream(path, std::ios::binary) << std::string(100, 'x');
   EXPECT_EQ(error_of([&] { read_torch_tensor_dict(path); }), path + ": not a zip archive (no end-of-directory record)");
-  fs::remove(path);
 }
 
 // A safetensors file of `n` empty F32 tensors (shape [0], data_offsets [0, 0]).
@@ -164,7 +159,7 @@ std::string empty_entries(size_t n) {
   return out + header;
 }
 
-TEST(HostileFiles, SafetensorsHeaderParsesInNLogNAndBoundsItsEntryCount) {
+TEST_F(HostileFiles, SafetensorsHeaderParsesInNLogNAndBoundsItsEntryCount) {
   // 90,000 entries: the callback parser used before scanned the whole object after each entry
   // (4e9 steps here, minutes; the 900,000 took hours).
   const std::string file = empty_entries(90000);
@@ -187,7 +182,7 @@ TEST(HostileFiles, SafetensorsHeaderParsesInNLogNAndBoundsItsEntryCount) {
             "f: header: invalid JSON: nested deeper than 64 levels");
 }
 
-TEST(HostileFiles, NonFiniteWeightsAreRefusedNamingTheTensor) {
+TEST_F(HostileFiles, NonFiniteWeightsAreRefusedNamingTheTensor) {
   BertConfig c;
   c.vocab_size = 11, c.hidden_size = 8, c.num_layers = 1, c.num_heads = 2, c.intermediate_size = 16, c.max_position = 32;
   BertModel source(c, /*with_pooler=*/false), target(c, false);
@@ -206,8 +201,6 @@ TEST(HostileFiles, NonFiniteWeightsAreRefusedNamingTheTensor) {
   write_torch_tensor_dict(bin, state);
   EXPECT_EQ(error_of([&] { load_hf_bert_weights(bin, *target); }),
             bin + ": tensor 'embeddings.word_embeddings.weight' holds 88 NaN or infinite values");
-  fs::remove(st);
-  fs::remove(bin);
 }
 
 }  // namespace

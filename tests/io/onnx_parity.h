@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "io/torch_save.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace onnx_parity {
@@ -56,18 +57,11 @@ inline void perturb(torch::nn::Module& model) {
 // One call of the graph: its inputs in graph order.
 using Case = std::vector<std::pair<std::string, torch::Tensor>>;
 
-class OnnxExportTest : public ::testing::Test {
+// Each test's model files in a folder of its own, removed after it (parameterised tests' too).
+class OnnxExportTest : public testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("zoo_onnx_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return temp_path(name); }
+  const fs::path dir_ = scratch_.path();
 
   // model.pt and model.onnx must already be written. Runs every case through both; the outputs
   // (a tensor or a tuple of them) compared by position. TorchScript also runs in float64, so the

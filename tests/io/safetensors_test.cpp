@@ -12,17 +12,12 @@
 
 #include "io/error.h"
 #include "io/safetensors_format.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string temp_path(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("zoo_safetensors_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
 
 // 8-byte little-endian length, header, data.
 std::string file_bytes(const std::string& header, const std::string& data) {
@@ -31,11 +26,8 @@ std::string file_bytes(const std::string& header, const std::string& data) {
   return out + header + data;
 }
 
-std::string write_file(const std::string& name, const std::string& bytes) {
-  const std::string path = temp_path(name);
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
+// Each test's files in a folder of its own, removed after it.
+class Safetensors : public testing::ScratchDirTest {};
 
 std::string error_of(const std::string& bytes) {
   try {
@@ -46,14 +38,14 @@ std::string error_of(const std::string& bytes) {
   return "";
 }
 
-TEST(Safetensors, ReadsAHandBuiltFile) {
+TEST_F(Safetensors, ReadsAHandBuiltFile) {
   // Two float32 values 1.0, -2.0 (0x3f800000, 0xc0000000 little-endian) and one int64 7.
   const std::string data = std::string("\x00\x00\x80\x3f\x00\x00\x00\xc0", 8) + std::string("\x07\0\0\0\0\0\0\0", 8);
   const std::string header =
       R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[],"data_offsets":[8,16]},)"
       R"("__metadata__":{"format":"pt"}})";
   std::map<std::string, std::string> meta;
-  const auto t = read_safetensors(write_file("hand.safetensors", file_bytes(header, data)), &meta);
+  const auto t = read_safetensors(write_temp("hand.safetensors", file_bytes(header, data)), &meta);
   ASSERT_EQ(t.size(), 2u);
   EXPECT_TRUE(torch::equal(t.at("a"), torch::tensor({1.0f, -2.0f})));
   EXPECT_EQ(t.at("b").dim(), 0);
@@ -61,7 +53,7 @@ TEST(Safetensors, ReadsAHandBuiltFile) {
   EXPECT_EQ(meta.at("format"), "pt");
 }
 
-TEST(Safetensors, RoundTripsEveryDtype) {
+TEST_F(Safetensors, RoundTripsEveryDtype) {
   std::vector<std::pair<std::string, torch::Tensor>> in = {
       {"f64", torch::randn({2, 3}, torch::kFloat64)}, {"f32", torch::randn({4})},
       {"f16", torch::randn({3}).to(torch::kHalf)},    {"bf16", torch::randn({1, 2}).to(torch::kBFloat16)},
@@ -84,7 +76,7 @@ TEST(Safetensors, RoundTripsEveryDtype) {
   EXPECT_EQ(len[0] % 8, 0);
 }
 
-TEST(Safetensors, RejectsHostileFilesWithOneLine) {
+TEST_F(Safetensors, RejectsHostileFilesWithOneLine) {
   const std::string ok = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
   const std::string four(4, '\0');
   EXPECT_EQ(error_of(file_bytes(ok, four)), "");
@@ -131,7 +123,7 @@ TEST(Safetensors, RejectsHostileFilesWithOneLine) {
   EXPECT_EQ(error_of("abc").rfind("f.safetensors: ", 0), 0u);
 }
 
-TEST(Safetensors, ReadWeightsFileDispatchesOnTheExtension) {
+TEST_F(Safetensors, ReadWeightsFileDispatchesOnTheExtension) {
   const std::string path = temp_path("w.safetensors");
   write_safetensors(path, {{"x", torch::ones({2})}});
   EXPECT_TRUE(torch::equal(read_weights_file(path).at("x"), torch::ones({2})));
@@ -139,7 +131,7 @@ TEST(Safetensors, ReadWeightsFileDispatchesOnTheExtension) {
 }
 
 // Python's safetensors reads our file and writes one we read: the format is the library's.
-TEST(Safetensors, PythonLibraryParity) {
+TEST_F(Safetensors, PythonLibraryParity) {
   const std::string python = std::string(ZOO_SOURCE_DIR) + "/build-py/venv/bin/python";
   if (!fs::exists(python)) GTEST_SKIP() << "no reference venv (scripts/setup_python_refs.sh creates build-py/venv)";
   const std::string ours = temp_path("ours.safetensors"), theirs = temp_path("theirs.safetensors");

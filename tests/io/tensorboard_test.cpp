@@ -11,18 +11,12 @@
 #include <fstream>
 
 #include "io/error.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("zoo_tensorboard_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
 
 std::vector<std::string> events_files(const std::string& dir) {
   std::vector<std::string> out;
@@ -63,7 +57,8 @@ TEST(Crc32c, MatchesTheStandardTestVectors) {
 }
 
 TEST(TensorBoardWriter, RecordsReadBackWithTheirSteps) {
-  const std::string dir = fresh_dir("roundtrip");
+  const testing::ScratchDir scratch("zoo_tensorboard_roundtrip");
+  const std::string dir = scratch.path().string();
   {
     TensorBoardWriter w(dir);
     for (int64_t s = 1; s <= 3; ++s) w.scalar("train/loss", 1.0 / static_cast<double>(s), s);
@@ -81,7 +76,8 @@ TEST(TensorBoardWriter, RecordsReadBackWithTheirSteps) {
 }
 
 TEST(TensorBoardWriter, AResumedRunDropsTheStepsLoggedAfterItsCheckpoint) {
-  const std::string dir = fresh_dir("resume");
+  const testing::ScratchDir scratch("zoo_tensorboard_resume");
+  const std::string dir = scratch.path().string();
   {
     TensorBoardWriter killed(dir);
     for (int64_t s = 1; s <= 6; ++s) killed.scalar("train/loss", 1.0, s);
@@ -100,7 +96,8 @@ TEST(TensorBoardWriter, AResumedRunDropsTheStepsLoggedAfterItsCheckpoint) {
 }
 
 TEST(TensorBoardWriter, ATornLastRecordIsIgnoredAndDroppedOnResume) {
-  const std::string dir = fresh_dir("torn");
+  const testing::ScratchDir scratch("zoo_tensorboard_torn");
+  const std::string dir = scratch.path().string();
   std::string path;
   {
     TensorBoardWriter w(dir);
@@ -115,7 +112,8 @@ TEST(TensorBoardWriter, ATornLastRecordIsIgnoredAndDroppedOnResume) {
 }
 
 TEST(TensorBoardWriter, ADamagedFileIsAnErrorNamingItAndTheOffset) {
-  const std::string dir = fresh_dir("damaged");
+  const testing::ScratchDir scratch("zoo_tensorboard_damaged");
+  const std::string dir = scratch.path().string();
   std::string path;
   {
     TensorBoardWriter w(dir);
@@ -144,8 +142,9 @@ TEST(PngSize, ReadsTheHeaderAndRefusesAnythingElse) {
   EXPECT_THROW(png_size("GIF89a" + std::string(30, '\0'), "x.gif"), UserError);
   EXPECT_THROW(png_size(png_header(0, 5), "empty.png"), UserError);
   EXPECT_THROW(png_size(png_header(3, 2).substr(0, 20), "short.png"), UserError);
+  const testing::ScratchDir scratch("zoo_tensorboard_notpng");
   try {
-    TensorBoardWriter(fresh_dir("notpng")).image_png("pictures/y", "not a png", 1);
+    TensorBoardWriter(scratch.path().string()).image_png("pictures/y", "not a png", 1);
     FAIL();
   } catch (const UserError& e) {
     EXPECT_EQ(std::string(e.what()), "image pictures/y: not a PNG image");

@@ -11,6 +11,7 @@
 
 #include "io/error.h"
 #include "io/torch_save.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
@@ -18,20 +19,22 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::string_literals;  // pickles hold NUL bytes
 
-// A torch.save zip holding `pickle` as data.pkl and storage record data/0 (4 floats 1 2 3 4)
-// and data/1 (empty).
-std::string write_pt(const std::string& name, const std::string& pickle) {
-  const auto dir = fs::temp_directory_path() / ("zoo_torch_save_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string path = (dir / name).string();
-  caffe2::serialize::PyTorchStreamWriter writer(path);
-  const float values[4] = {1, 2, 3, 4};
-  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
-  writer.writeRecord("data/0", values, sizeof values);
-  writer.writeRecord("data/1", values, 0);
-  writer.writeEndOfFile();
-  return path;
-}
+// Each test's files in a folder of its own, removed after it.
+class TorchSaveRead : public testing::ScratchDirTest {
+ protected:
+  // A torch.save zip holding `pickle` as data.pkl and storage record data/0 (4 floats 1 2 3 4)
+  // and data/1 (empty).
+  std::string write_pt(const std::string& name, const std::string& pickle) const {
+    const std::string path = temp_path(name);
+    caffe2::serialize::PyTorchStreamWriter writer(path);
+    const float values[4] = {1, 2, 3, 4};
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    writer.writeRecord("data/0", values, sizeof values);
+    writer.writeRecord("data/1", values, 0);
+    writer.writeEndOfFile();
+    return path;
+  }
+};
 
 std::string error_of(const std::string& path) {
   try {
@@ -59,7 +62,7 @@ std::string tensor_dict(const std::string& key, const std::string& storage_type,
          "\x85\x89" + "ccollections\nOrderedDict\n)RtRu.";
 }
 
-TEST(TorchSaveRead, HandWrittenPickleReads) {  // the fixture itself is right
+TEST_F(TorchSaveRead, HandWrittenPickleReads) {  // the fixture itself is right
   const auto dict = read_torch_tensor_dict(write_pt("ok.pt", tensor_dict("0", "FloatStorage", 1, 2, 2)));
   ASSERT_EQ(dict.size(), 1u);
   EXPECT_TRUE(dict.at("w").equal(torch::tensor({2.0f, 4.0f})));
@@ -68,11 +71,11 @@ TEST(TorchSaveRead, HandWrittenPickleReads) {  // the fixture itself is right
 // Found by review, confirmed with the fuzz target (libFuzzer out-of-memory): set_ grew the
 // 4-element storage to the size the file named (here 4 GB of uninitialised memory) instead of
 // refusing a view outside it.
-TEST(TorchSaveRead, ViewOutsideItsStorageIsRefused) {
+TEST_F(TorchSaveRead, ViewOutsideItsStorageIsRefused) {
   const auto path = write_pt("big.pt", tensor_dict("0", "FloatStorage", 0, 1000000000, 1));
   EXPECT_EQ(error_of(path), path + ": cannot read this torch.save file: tensor of 1000000000 elements reaches "
                                    "element 999999999 of a storage of 4");
-  auto error = [](const std::string& name, int32_t offset, int32_t size, int32_t stride) {
+  auto error = [this](const std::string& name, int32_t offset, int32_t size, int32_t stride) {
     return error_of(write_pt(name, tensor_dict("0", "FloatStorage", offset, size, stride)));
   };
   EXPECT_NE(error("off.pt", 3, 2, 1).find("tensor of 2 elements reaches element 4 of a storage of 4"), std::string::npos);
@@ -81,7 +84,7 @@ TEST(TorchSaveRead, ViewOutsideItsStorageIsRefused) {
 }
 
 // Found by fuzzing (UBSan): an empty storage record was copied with memcpy(nullptr, ..., 0).
-TEST(TorchSaveRead, EmptyStorageRecordGivesAnEmptyTensor) {
+TEST_F(TorchSaveRead, EmptyStorageRecordGivesAnEmptyTensor) {
   const auto dict = read_torch_tensor_dict(write_pt("empty.pt", tensor_dict("1", "FloatStorage", 0, 0, 1)));
   EXPECT_EQ(dict.at("w").numel(), 0);
 }
@@ -89,7 +92,7 @@ TEST(TorchSaveRead, EmptyStorageRecordGivesAnEmptyTensor) {
 // A list that contains itself (memo + APPEND) was a reference cycle that leaked (found by review,
 // confirmed by LeakSanitizer in the fuzz target); 200000 nested lists were freed recursively.
 // Both are now refused as what they are, not a dict, and freed with the reader.
-TEST(TorchSaveRead, CyclicAndDeeplyNestedPicklesAreRefused) {
+TEST_F(TorchSaveRead, CyclicAndDeeplyNestedPicklesAreRefused) {
   const auto cyclic = write_pt("cycle.pt", "\x80\x02]q\x00h\x00" "a."s);
   EXPECT_EQ(error_of(cyclic), cyclic + ": expected a dict of tensors");
   const int depth = 200000;
@@ -100,7 +103,7 @@ TEST(TorchSaveRead, CyclicAndDeeplyNestedPicklesAreRefused) {
 // Found by review, confirmed with the fuzz target (hang): STACK_GLOBAL joins two strings of the
 // stack, so 24 repetitions of "join the memo'd string with itself" asked for a 16 GB string from
 // a 150-byte pickle.
-TEST(TorchSaveRead, StackGlobalNamesAreBounded) {
+TEST_F(TorchSaveRead, StackGlobalNamesAreBounded) {
   std::string pickle = "\x80\x02" + str(std::string(1000, 'a')) + "q\x00"s;
   for (int i = 0; i < 24; ++i) pickle += "h\x00h\x00\x93q\x00"s;
   const auto path = write_pt("global.pt", pickle + ".");

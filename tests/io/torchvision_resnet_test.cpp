@@ -13,6 +13,7 @@
 #include "io/error.h"
 #include "io/safetensors.h"
 #include "io/torch_save.h"
+#include "tests/scratch_dir.h"
 
 namespace zoo {
 namespace {
@@ -21,9 +22,7 @@ namespace fs = std::filesystem;
 
 // Python's torchvision writes DIR/resnet.pth (its state dict) and DIR/reference.pt {x, layer3,
 // layer4}: its features for a fixed input. Returns DIR, or "" when Python cannot run.
-std::string make_reference(int depth) {
-  const std::string dir = (fs::temp_directory_path() / ("zoo_tv_" + std::to_string(depth) + "_" + std::to_string(::getpid()))).string();
-  fs::create_directories(dir);
+std::string make_reference(int depth, const std::string& dir) {
   const std::string script = dir + "/make.py";
   std::ofstream(script) << "import sys, torch, torchvision\n"
                            "torch.manual_seed(0)\n"
@@ -47,8 +46,11 @@ std::string make_reference(int depth) {
 
 double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
-TEST(TorchvisionWeights, Resnet18FeaturesMatchTorchvision) {
-  const std::string dir = make_reference(18);
+// Each test's reference weights (tens of MB) in a folder of its own, removed after it.
+class TorchvisionWeights : public testing::ScratchDirTest {};
+
+TEST_F(TorchvisionWeights, Resnet18FeaturesMatchTorchvision) {
+  const std::string dir = make_reference(18, scratch_.path().string());
   if (dir.empty()) GTEST_SKIP() << "/usr/bin/python3 with torchvision is needed (scripts/setup.sh installs it)";
   const auto ref = read_torch_tensor_dict(dir + "/reference.pt");
   // The same weights as safetensors: both formats a user may hand us.
@@ -71,8 +73,8 @@ TEST(TorchvisionWeights, Resnet18FeaturesMatchTorchvision) {
   }
 }
 
-TEST(TorchvisionWeights, MismatchesNameTheKey) {
-  const std::string dir = make_reference(18);
+TEST_F(TorchvisionWeights, MismatchesNameTheKey) {
+  const std::string dir = make_reference(18, scratch_.path().string());
   if (dir.empty()) GTEST_SKIP() << "/usr/bin/python3 with torchvision is needed";
   const auto error_of = [&](ResNetOptions o) -> std::string {
     ResNet net(o);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/scratch_dir.h"
+
 namespace zoo {
 namespace {
 
@@ -114,10 +116,10 @@ TEST(VocabTrainer, TrainingTextHasNoUnknownPieces) {
 
 TEST(VocabTrainer, TrainedVocabSavesAndLoads) {
   const Vocab v = train_wordpiece_vocab(kMixedCorpus, options_with(70));
-  const std::string path = ::testing::TempDir() + "zoo_trained_vocab.txt";
+  const testing::ScratchDir scratch("zoo_trained_vocab");
+  const std::string path = scratch.path_to("vocab.txt");
   v.save(path);
   EXPECT_EQ(Vocab::load(path).tokens(), v.tokens());
-  std::remove(path.c_str());
 }
 
 TEST(VocabTrainer, WikiText2Valid) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/scratch_dir.h"
+
 namespace zoo {
 namespace {
 
@@ -25,10 +27,6 @@ Vocab example_vocab(Tokens extra = {}) {
 
 WordPieceTokenizer tokenizer(TokenizerOptions options = {}) {
   return WordPieceTokenizer(example_vocab(), options);
-}
-
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "zoo_wordpiece_" + name;
 }
 
 void write_file(const std::string& path, const std::string& content) {
@@ -183,63 +181,62 @@ TEST(Vocab, SpecialIdsAndLookup) {
 }
 
 TEST(Vocab, SaveLoadRoundTrip) {
-  const std::string path = temp_path("roundtrip.txt");
+  const testing::ScratchDir scratch("zoo_wordpiece");
+  const std::string path = scratch.path_to("roundtrip.txt");
   const Vocab v = example_vocab({"ü", "##中"});
   v.save(path);
   EXPECT_FALSE(std::ifstream(path + ".tmp").good());  // the temporary was renamed away
   const Vocab loaded = Vocab::load(path);
   EXPECT_EQ(loaded.tokens(), v.tokens());
   EXPECT_EQ(loaded.mask_id, v.mask_id);
-  std::remove(path.c_str());
 }
 
 TEST(Vocab, LoadStripsCrLfAndKeepsFirstDuplicate) {
-  const std::string path = temp_path("crlf.txt");
+  const testing::ScratchDir scratch("zoo_wordpiece");
+  const std::string path = scratch.path_to("crlf.txt");
   write_file(path, "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\n[MASK]\r\nfoo\r\nfoo\r\nbar");
   const Vocab v = Vocab::load(path);
   EXPECT_EQ(v.size(), 8);
   EXPECT_EQ(v.id("foo"), 5);
   EXPECT_EQ(v.id("bar"), 7);
   EXPECT_EQ(v.token(4), "[MASK]");
-  std::remove(path.c_str());
 }
 
 TEST(Vocab, LoadErrorsNameTheFile) {
-  const std::string missing = temp_path("does_not_exist.txt");
+  const testing::ScratchDir scratch("zoo_wordpiece");
+  const std::string missing = scratch.path_to("does_not_exist.txt");
   EXPECT_NE(runtime_error_message([&] { Vocab::load(missing); }).find(missing), std::string::npos);
 
-  const std::string empty = temp_path("empty.txt");
+  const std::string empty = scratch.path_to("empty.txt");
   write_file(empty, "");
   EXPECT_NE(runtime_error_message([&] { Vocab::load(empty); }).find(empty), std::string::npos);
 
-  const std::string no_mask = temp_path("no_mask.txt");
+  const std::string no_mask = scratch.path_to("no_mask.txt");
   write_file(no_mask, "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n");
   const std::string message = runtime_error_message([&] { Vocab::load(no_mask); });
   EXPECT_NE(message.find(no_mask), std::string::npos) << message;
   EXPECT_NE(message.find("[MASK]"), std::string::npos) << message;
 
-  const std::string binary = temp_path("binary.txt");
+  const std::string binary = scratch.path_to("binary.txt");
   write_file(binary, "[PAD]\n[UNK]\n\xff\xfe\n");
   EXPECT_NE(runtime_error_message([&] { Vocab::load(binary); }).find(binary + ":3"),
             std::string::npos);
-  for (const auto& p : {empty, no_mask, binary}) std::remove(p.c_str());
 }
 
 // Issue 29: a vocab.txt that is a FIFO or /dev/zero was read until memory ran out or blocked in
 // open(); the README's 1 MiB line bound was not applied to it.
 TEST(Vocab, SpecialFilesAndLongLinesAreRefused) {
-  const std::string fifo = temp_path("fifo.txt");
-  std::remove(fifo.c_str());
+  const testing::ScratchDir scratch("zoo_wordpiece");
+  const std::string fifo = scratch.path_to("fifo.txt");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   EXPECT_EQ(runtime_error_message([&] { Vocab::load(fifo); }), fifo + ": is a FIFO, not a regular file");
   EXPECT_EQ(runtime_error_message([&] { Vocab::load("/dev/zero"); }), "/dev/zero: is a character device, not a regular file");
-  const std::string long_line = temp_path("long.txt");
+  const std::string long_line = scratch.path_to("long.txt");
   write_file(long_line, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" + std::string((1u << 20) + 1, 'a') + "\n");
   EXPECT_EQ(runtime_error_message([&] { Vocab::load(long_line); }),
             long_line + ":6: line of 1048577 bytes exceeds the limit of 1048576");
   write_file(long_line, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" + std::string(1u << 20, 'a'));  // at the bound: fine
   EXPECT_EQ(Vocab::load(long_line).size(), 6);
-  for (const auto& p : {fifo, long_line}) std::remove(p.c_str());
 }
 
 }  // namespace

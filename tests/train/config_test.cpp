@@ -5,15 +5,16 @@
 #include <fstream>
 
 #include "train/config.h"
+#include "tests/scratch_dir.h"
 #include "train/trainer.h"
 
 namespace zoo {
 namespace {
 
-std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()) + ".json");
+std::string write_temp(const testing::ScratchDir& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir.path_to(name + ".json");
   std::ofstream(path) << text;
-  return path.string();
+  return path;
 }
 
 std::string error_of(const std::function<void()>& f) {
@@ -26,8 +27,9 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 TEST(Config, FileOverridesDefaultsAndSetOverridesFile) {
+  const testing::ScratchDir scratch("zoo_config");
   Config c(trainer_defaults());
-  c.merge_file(write_temp("cfg_ok", R"({"train": {"max_steps": 7}, "optim": {"lr": 1}})"));
+  c.merge_file(write_temp(scratch, "cfg_ok", R"({"train": {"max_steps": 7}, "optim": {"lr": 1}})"));
   c.set("train.batch_size=3");
   c.set("optim.name=sgd");  // a bare word is a string
   EXPECT_EQ(c.at("train.max_steps"), 7);
@@ -38,8 +40,9 @@ TEST(Config, FileOverridesDefaultsAndSetOverridesFile) {
 }
 
 TEST(Config, UnknownKeyNamesKeyAndFile) {
+  const testing::ScratchDir scratch("zoo_config");
   Config c(trainer_defaults());
-  const std::string path = write_temp("cfg_unknown", R"({"train": {"max_step": 7}})");
+  const std::string path = write_temp(scratch, "cfg_unknown", R"({"train": {"max_step": 7}})");
   const std::string e = error_of([&] { c.merge_file(path); });
   EXPECT_NE(e.find("train.max_step"), std::string::npos) << e;
   EXPECT_NE(e.find(path), std::string::npos) << e;
@@ -60,8 +63,9 @@ TEST(Config, SetKeyAndValueMustBeUtf8) {
 // Found by fuzzing: nlohmann throws out_of_range (not parse_error) for a number beyond double,
 // which escaped both readers as "[json.exception.out_of_range.406] ..." naming no file or key.
 TEST(Config, NumberBeyondDoubleIsAnErrorNamingTheFileOrKey) {
+  const testing::ScratchDir scratch("zoo_config");
   Config c(trainer_defaults());
-  const std::string path = write_temp("cfg_huge", R"({"optim": {"lr": 1e999}})");
+  const std::string path = write_temp(scratch, "cfg_huge", R"({"optim": {"lr": 1e999}})");
   EXPECT_EQ(error_of([&] { c.merge_file(path); }), path + ": invalid JSON: number overflow parsing '1e999'");
   EXPECT_EQ(error_of([&] { c.set("optim.lr=1e999"); }),
             "--set optim.lr: key 'optim.lr' must be a number, got a string \"1e999\"");
@@ -76,8 +80,9 @@ TEST(Config, WrongTypeIsAnError) {
 }
 
 TEST(Config, OutOfRangeValueNamesTheOrigin) {
+  const testing::ScratchDir scratch("zoo_config");
   Config c(trainer_defaults());
-  const std::string path = write_temp("cfg_range", R"({"train": {"max_steps": -4}})");
+  const std::string path = write_temp(scratch, "cfg_range", R"({"train": {"max_steps": -4}})");
   c.merge_file(path);
   const std::string e = error_of([&] { train_options(c); });
   EXPECT_NE(e.find(path + ": train.max_steps must be >= 0 (got -4)"), std::string::npos) << e;
@@ -88,7 +93,8 @@ TEST(Config, OutOfRangeValueNamesTheOrigin) {
 }
 
 TEST(Config, MalformedJsonNamesTheLine) {
-  const std::string path = write_temp("cfg_bad", "{\n  \"train\": {\n    \"max_steps\": 7,\n  }\n}\n");
+  const testing::ScratchDir scratch("zoo_config");
+  const std::string path = write_temp(scratch, "cfg_bad", "{\n  \"train\": {\n    \"max_steps\": 7,\n  }\n}\n");
   const std::string e = error_of([&] { read_json_file(path); });
   EXPECT_NE(e.find(path + ":4:"), std::string::npos) << e;
   EXPECT_EQ(error_of([] { read_json_file("/nonexistent/zoo.json"); }), "/nonexistent/zoo.json: missing");

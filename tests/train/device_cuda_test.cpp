@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "models/detection/rpn.h"
+#include "tests/scratch_dir.h"
 #include "train/config.h"
 #include "train/registry.h"
 
@@ -58,9 +59,8 @@ TEST(Cuda, DemoTrainingStepsMatchTheCpu) {
     ASSERT_TRUE(fs::exists(config)) << config;
     Config cfg(entry.defaults());
     cfg.merge(read_json_file(config), config);
-    const fs::path dir = fs::temp_directory_path() / ("zoo_cuda_" + std::to_string(::getpid()) + "_" + entry.name);
-    fs::create_directories(dir);
-    auto task = entry.create(cfg, dir.string(), TaskData::kLoad);
+    const testing::ScratchDir run_dir("zoo_cuda_" + entry.name);
+    auto task = entry.create(cfg, run_dir.path().string(), TaskData::kLoad);
     task->model().eval();  // no dropout: the two devices would draw different masks
     const Batch batch = task->train_batch(0);
     const StepResult cpu = step_on(*task, batch, torch::kCPU);
@@ -73,7 +73,6 @@ TEST(Cuda, DemoTrainingStepsMatchTheCpu) {
         EXPECT_TRUE(torch::allclose(cuda.grads[i], cpu.grads[i], kRtol, kAtol)) << entry.name << " parameter " << i;
       }
     }
-    fs::remove_all(dir);
     ++checked;
   }
   EXPECT_EQ(checked, 4);  // mlm, sts, keypoints, heatmap

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "io/formats/hf_bert.h"
+#include "tests/scratch_dir.h"
 #include "train/tasks/heatmap/task.h"
 #include "train/trainer.h"
 
@@ -19,19 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class HeatmapTaskTest : public ::testing::TestWithParam<std::string> {
+// Each test's run and export in a folder of its own, removed after it.
+class HeatmapTaskTest : public testing::ScratchDirTest, public ::testing::WithParamInterface<std::string> {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = info->name();
-    for (char& c : name) c = c == '/' ? '_' : c;
-    dir_ = fs::temp_directory_path() / ("zoo_heatmap_" + std::to_string(::getpid()) + "_" + name);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return temp_path(name); }
+  const fs::path dir_ = scratch_.path();
 };
 
 // Tiny: 64 px, two encoder stages (stride 4) and one decoder stage -> 32 x 32 heatmaps.

@@ -16,6 +16,7 @@
 #include "io/formats/hf_bert.h"
 #include "models/sts.h"
 #include "tests/train/hf_cache_layout.h"
+#include "tests/scratch_dir.h"
 #include "train/hf_checkpoint.h"
 
 namespace zoo {
@@ -23,12 +24,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("zoo_hf_cache_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+// Each test's files in a folder of its own, removed after it.
+class HfCache : public testing::ScratchDirTest {
+ protected:
+  // An empty folder NAME in this test's folder.
+  std::string temp_dir(const std::string& name) const {
+    const std::string dir = temp_path(name);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+  }
+};
 
 using testing::bytes_of;
 using testing::make_hf_cache;
@@ -50,7 +56,7 @@ std::string copy_error(const std::string& checkpoint, const std::string& run) {
   return "";
 }
 
-TEST(HfCache, SnapshotOfLinksIsCopiedByTheLinksOwnNamesIntoTheRun) {
+TEST_F(HfCache, SnapshotOfLinksIsCopiedByTheLinksOwnNamesIntoTheRun) {
   const std::string base = temp_dir("snapshot"), model = base + "/model", run = base + "/runs/run";
   testing::write_tiny_model(model, /*normalize=*/true);
   const std::string snapshot = make_hf_cache(model, base + "/hub");
@@ -81,7 +87,7 @@ TEST(HfCache, SnapshotOfLinksIsCopiedByTheLinksOwnNamesIntoTheRun) {
   EXPECT_EQ(copy.bert.hidden_size, 8);
 }
 
-TEST(HfCache, LinksToSecretsLandInsideTheRunAndLinksToSpecialFilesAreRefused) {
+TEST_F(HfCache, LinksToSecretsLandInsideTheRunAndLinksToSpecialFilesAreRefused) {
   const std::string base = temp_dir("links"), model = base + "/model", run = base + "/runs/run";
   testing::write_tiny_model(model, /*normalize=*/true);
   std::ofstream(base + "/secret") << "{\"not\": \"yours\"}";
@@ -101,7 +107,7 @@ TEST(HfCache, LinksToSecretsLandInsideTheRunAndLinksToSpecialFilesAreRefused) {
   EXPECT_TRUE(fs::is_empty(run2)) << *listing(run2).begin();
 }
 
-TEST(HfCache, ModuleFolderLinkedOutsideTheCheckpointIsRefused) {
+TEST_F(HfCache, ModuleFolderLinkedOutsideTheCheckpointIsRefused) {
   const std::string base = temp_dir("pooling"), model = base + "/model";
   testing::write_tiny_model(model, /*normalize=*/true);
   fs::rename(model + "/1_Pooling", base + "/elsewhere");
@@ -123,7 +129,7 @@ TEST(HfCache, ModuleFolderLinkedOutsideTheCheckpointIsRefused) {
   EXPECT_EQ(open_pretrained_bert(model).pooling, "mean");
 }
 
-TEST(HfCache, SpecialFilesInPlaceOfSettingsAreNamedByWhatTheyAre) {
+TEST_F(HfCache, SpecialFilesInPlaceOfSettingsAreNamedByWhatTheyAre) {
   struct Case {
     std::string file;
     std::function<void(const std::string&)> make;

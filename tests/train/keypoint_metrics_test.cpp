@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "tests/scratch_dir.h"
 #include "train/keypoint_metrics.h"
 
 namespace zoo {
@@ -173,13 +174,10 @@ TEST(ProcrustesAlign, FitMaskExcludesOutliersButTransformsThem) {
 }
 
 TEST(KeypointMetrics, WritesPckPlot) {
-  const auto dir = std::filesystem::path(::testing::TempDir()) / "zoo_pck_plot_test";
-  std::filesystem::create_directories(dir);
-  const auto path = (dir / "pck.png").string();
-  std::filesystem::remove(path);
+  const testing::ScratchDir scratch("zoo_pck_plot_test");
+  const std::string path = scratch.path_to("pck.png");
   write_pck_plot(path, worked_example().summary());
   EXPECT_GT(std::filesystem::file_size(path), 1000u);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "data/hand_batch.h"
 #include "data/hand_synth.h"
 #include "io/formats/hf_bert.h"
+#include "tests/scratch_dir.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -27,17 +28,11 @@ namespace fs = std::filesystem;
 
 const std::string kPython = "/usr/bin/python3";
 
-class KeypointsTaskTest : public ::testing::Test {
+// Each test's run and export in a folder of its own, removed after it.
+class KeypointsTaskTest : public testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("zoo_keypoints_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return temp_path(name); }
+  const fs::path dir_ = scratch_.path();
 };
 
 // Tiny: width 8, 64 px, a few samples.

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 
+#include "tests/scratch_dir.h"
+
 namespace zoo {
 namespace {
 
@@ -97,20 +99,18 @@ int pixels_of(const cv::Mat& img, cv::Vec3b colour, int from, int to) {
 }
 
 TEST(RunSummary, WritesOneFigureOfThreePanels) {
-  const auto dir = std::filesystem::temp_directory_path() / ("zoo_summary_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  write_panels((dir / "summary.png").string(), run_summary_panels(keypoints_like_log()));
-  const cv::Mat img = cv::imread((dir / "summary.png").string());
+  const testing::ScratchDir scratch("zoo_summary");
+  write_panels(scratch.path_to("summary.png"), run_summary_panels(keypoints_like_log()));
+  const cv::Mat img = cv::imread(scratch.path_to("summary.png"));
   ASSERT_FALSE(img.empty());
   EXPECT_EQ(img.cols, 3 * img.rows * 600 / 440);
   // The frames' top edges on one row (the loss panel has a legend, the learning rate none).
   EXPECT_GT(frame_top(img), 0);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Plot, TheLegendSitsAboveTheDataWhereNoCurveCanRunUnderIt) {
-  const auto path = std::filesystem::temp_directory_path() / ("zoo_legend_" + std::to_string(::getpid()) + ".png");
+  const testing::ScratchDir scratch("zoo_legend");
+  const auto path = scratch.path() / "legend.png";
   // A warmup to the top left corner and a decay to the bottom right, a baseline near the top:
   // a legend in any corner of the data would cover one of them.
   Series lr{"train", {0, 10, 100}, {0, 1, 0}}, baseline{"mean pose", {0, 100}, {0.9, 0.9}, true};
@@ -127,7 +127,6 @@ TEST(Plot, TheLegendSitsAboveTheDataWhereNoCurveCanRunUnderIt) {
   img = cv::imread(path.string());
   // Above the frame, less the 6 rows where the marker of a point on the top edge spills over.
   EXPECT_EQ(pixels_of(img, blue, 0, frame_top(img) - 6), 0);
-  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "io/safetensors.h"
 #include "models/sts.h"
+#include "tests/scratch_dir.h"
 #include "io/formats/hf_bert.h"
 
 namespace zoo {
@@ -23,11 +24,11 @@ namespace fs = std::filesystem;
 const std::string kMiniLM = std::string(ZOO_SOURCE_DIR) + "/pretrained/all-MiniLM-L6-v2";
 const std::string kPython = std::string(ZOO_SOURCE_DIR) + "/build-py/venv/bin/python";
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("zoo_pretrained_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+// An empty folder NAME in the test's scratch folder.
+std::string temp_dir(const testing::ScratchDir& scratch, const std::string& name) {
+  const std::string dir = scratch.path_to(name);
   fs::create_directories(dir);
-  return dir.string();
+  return dir;
 }
 
 std::string error_of(const std::string& dir) {
@@ -50,8 +51,9 @@ BertConfig tiny_config() {
 }
 
 // A sentence-transformers directory as our exporter writes it.
-std::string write_tiny_sentence_model(const std::string& name, const std::string& pooling, bool normalize) {
-  const std::string dir = temp_dir(name);
+std::string write_tiny_sentence_model(const testing::ScratchDir& scratch, const std::string& name,
+                                      const std::string& pooling, bool normalize) {
+  const std::string dir = temp_dir(scratch, name);
   torch::manual_seed(0);
   BertModel encoder(tiny_config(), /*with_pooler=*/false);
   TokenizerOptions tok;
@@ -62,7 +64,8 @@ std::string write_tiny_sentence_model(const std::string& name, const std::string
 }
 
 TEST(PretrainedBert, ReadsBackWhatTheExporterWrites) {
-  const std::string dir = write_tiny_sentence_model("roundtrip", "max", true);
+  const testing::ScratchDir scratch("zoo_pretrained");
+  const std::string dir = write_tiny_sentence_model(scratch, "roundtrip", "max", true);
   const PretrainedBert p = open_pretrained_bert(dir);
   EXPECT_EQ(p.weights_path, dir + "/model.safetensors");
   EXPECT_EQ(p.bert.hidden_size, 8);
@@ -83,7 +86,8 @@ TEST(PretrainedBert, ReadsBackWhatTheExporterWrites) {
 }
 
 TEST(PretrainedBert, ConfigContradictingTheCheckpointIsAnError) {
-  const PretrainedBert p = open_pretrained_bert(write_tiny_sentence_model("conflict", "mean", false));
+  const testing::ScratchDir scratch("zoo_pretrained");
+  const PretrainedBert p = open_pretrained_bert(write_tiny_sentence_model(scratch, "conflict", "mean", false));
   Config cfg(Json{{"data", {{"lower_case", false}, {"max_seq_len", 128}}}});
   // The default (not given by the user) gives way to the checkpoint.
   EXPECT_TRUE(pretrained_tokenizer_options(p, cfg, "data.lower_case").lower_case);
@@ -103,8 +107,9 @@ TEST(PretrainedBert, ConfigContradictingTheCheckpointIsAnError) {
 // and the first step ended in LibTorch's index error. Refused naming both files: one token more,
 // and a vocabulary of another model (30 more).
 TEST(PretrainedBert, VocabularyLongerThanTheEmbeddingIsRefused) {
+  const testing::ScratchDir scratch("zoo_pretrained");
   for (const int extra : {1, 30}) {
-    const std::string dir = write_tiny_sentence_model("long_vocab_" + std::to_string(extra), "mean", false);
+    const std::string dir = write_tiny_sentence_model(scratch, "long_vocab_" + std::to_string(extra), "mean", false);
     {
       std::ofstream more(dir + "/vocab.txt", std::ios::app);
       for (int i = 0; i < extra; ++i) more << "extra" << i << "\n";
@@ -123,7 +128,8 @@ TEST(PretrainedBert, VocabularyLongerThanTheEmbeddingIsRefused) {
 }
 
 TEST(PretrainedBert, UnsupportedCheckpointsNameTheFileAndKey) {
-  std::string dir = write_tiny_sentence_model("dense", "mean", true);
+  const testing::ScratchDir scratch("zoo_pretrained");
+  std::string dir = write_tiny_sentence_model(scratch, "dense", "mean", true);
   std::ofstream(dir + "/modules.json")
       << R"([{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
              {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},
@@ -132,40 +138,41 @@ TEST(PretrainedBert, UnsupportedCheckpointsNameTheFileAndKey) {
             std::string::npos)
       << error_of(dir);
 
-  dir = write_tiny_sentence_model("sqrt", "mean", false);
+  dir = write_tiny_sentence_model(scratch, "sqrt", "mean", false);
   std::ofstream(dir + "/1_Pooling/config.json") << R"({"pooling_mode_mean_sqrt_len_tokens": true})";
   EXPECT_NE(error_of(dir).find("1_Pooling/config.json: 'pooling_mode_mean_sqrt_len_tokens' is not supported"),
             std::string::npos);
 
-  dir = write_tiny_sentence_model("roberta", "mean", false);
+  dir = write_tiny_sentence_model(scratch, "roberta", "mean", false);
   Json config = read_json_file(dir + "/config.json");
   config["model_type"] = "roberta";
   write_json_file(dir + "/config.json", config);
   EXPECT_NE(error_of(dir).find("config.json: 'model_type' is \"roberta\""), std::string::npos) << error_of(dir);
 
-  dir = write_tiny_sentence_model("relative", "mean", false);
+  dir = write_tiny_sentence_model(scratch, "relative", "mean", false);
   config = read_json_file(dir + "/config.json");
   config["position_embedding_type"] = "relative_key";
   write_json_file(dir + "/config.json", config);
   EXPECT_NE(error_of(dir).find("'position_embedding_type' is \"relative_key\""), std::string::npos);
 
-  dir = write_tiny_sentence_model("noweights", "mean", false);
+  dir = write_tiny_sentence_model(scratch, "noweights", "mean", false);
   fs::remove(dir + "/model.safetensors");
   EXPECT_NE(error_of(dir).find("no weights (model.safetensors, pytorch_model.bin or weights.pt)"), std::string::npos);
 
-  dir = write_tiny_sentence_model("escape", "mean", false);
+  dir = write_tiny_sentence_model(scratch, "escape", "mean", false);
   std::ofstream(dir + "/modules.json")
       << R"([{"idx":0,"name":"0","path":"../elsewhere","type":"sentence_transformers.models.Transformer"},
              {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}])";
   EXPECT_NE(error_of(dir).find("'path' must stay inside"), std::string::npos);
 
-  dir = write_tiny_sentence_model("strip", "mean", false);
+  dir = write_tiny_sentence_model(scratch, "strip", "mean", false);
   std::ofstream(dir + "/tokenizer_config.json") << R"({"strip_accents": "yes"})";
   EXPECT_NE(error_of(dir).find("tokenizer_config.json: 'strip_accents' must be null, true or false"), std::string::npos);
 }
 
 // all-MiniLM-L6-v2 from its published files against sentence-transformers itself.
 TEST(PretrainedBert, MiniLMMatchesSentenceTransformers) {
+  const testing::ScratchDir scratch("zoo_pretrained");
   if (!fs::exists(kMiniLM + "/model.safetensors")) GTEST_SKIP() << "no " << kMiniLM << " (scripts/fetch_pretrained.sh)";
   if (!fs::exists(kPython)) GTEST_SKIP() << "no reference venv (scripts/setup_python_refs.sh)";
   std::vector<std::string> sentences = {
@@ -178,7 +185,7 @@ TEST(PretrainedBert, MiniLMMatchesSentenceTransformers) {
   std::string long_text;
   for (int i = 0; i < 120; ++i) long_text += "the quick brown fox jumps over lazy dogs ";
   sentences.push_back(long_text);  // > 256 tokens: truncated at max_seq_length
-  const std::string dir = temp_dir("minilm");
+  const std::string dir = temp_dir(scratch, "minilm");
   {
     std::ofstream f(dir + "/sentences.txt");
     for (const auto& s : sentences) f << s << "\n";

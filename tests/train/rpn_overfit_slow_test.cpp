@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "tests/scratch_dir.h"
 #include "train/tasks/rpn/task.h"
 #include "train/optim.h"
 #include "train/trainer.h"
@@ -15,9 +16,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(RpnOverfitSlow, RecallAtIou07ExceedsNinetyPercentOnFourImages) {
-  const std::string dir = (fs::temp_directory_path() / ("zoo_rpn_overfit_" + std::to_string(::getpid()))).string();
-  fs::remove_all(dir);
+// The run in a folder of its own, removed after the test.
+class RpnOverfitSlow : public testing::ScratchDirTest {};
+
+TEST_F(RpnOverfitSlow, RecallAtIou07ExceedsNinetyPercentOnFourImages) {
+  const std::string dir = temp_path("run");
   Config cfg(rpn_task_defaults());
   cfg.merge_file(std::string(ZOO_SOURCE_DIR) + "/apps/configs/rpn_demo.json");
   for (const char* s : {"data.synthetic_train_size=4", "data.hflip=0", "train.max_steps=800",
@@ -32,7 +35,6 @@ TEST(RpnOverfitSlow, RecallAtIou07ExceedsNinetyPercentOnFourImages) {
   const Metrics m = trainer.evaluate("train");
   EXPECT_GT(m.at("recall100_iou70"), 0.9);
   EXPECT_GT(m.at("ar100"), 0.8);
-  fs::remove_all(dir);
 }
 
 }  // namespace

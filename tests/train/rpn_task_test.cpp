@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "data/detection_synth.h"
+#include "tests/scratch_dir.h"
 #include "train/trainer.h"
 
 namespace zoo {
@@ -19,16 +20,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RpnTaskTest : public ::testing::Test {
+// Each test's run in a folder of its own, removed after it.
+class RpnTaskTest : public testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("zoo_rpn_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  const fs::path dir_ = scratch_.path();
 };
 
 // Tiny: width 8 backbone, 128 px shapes, small anchors and top-n.

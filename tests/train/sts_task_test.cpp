@@ -9,6 +9,7 @@
 #include <set>
 
 #include "train/config.h"
+#include "tests/scratch_dir.h"
 #include "train/tasks/sts/task.h"
 #include "train/trainer.h"
 
@@ -29,17 +30,12 @@ Config tiny_config(const std::string& architecture, const std::string& head) {
   return c;
 }
 
-std::string fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("zoo_sts_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir.string();
-}
-
 class StsTaskTest : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
 
 TEST_P(StsTaskTest, OverfitsAFixedBatch) {
+  const testing::ScratchDir scratch("zoo_sts");
   const auto [architecture, head] = GetParam();
-  auto task = make_sts_task(tiny_config(architecture, head), fresh_dir("fit_" + architecture + head));
+  auto task = make_sts_task(tiny_config(architecture, head), scratch.path_to("fit_" + architecture + head));
   const Batch batch = task->train_batch(0);
   OptimOptions o;
   o.lr = 3e-3;
@@ -58,8 +54,9 @@ TEST_P(StsTaskTest, OverfitsAFixedBatch) {
 }
 
 TEST_P(StsTaskTest, TorchScriptExportScoresLikeTheModel) {
+  const testing::ScratchDir scratch("zoo_sts");
   const auto [architecture, head] = GetParam();
-  const std::string dir = fresh_dir("export_" + architecture + head);
+  const std::string dir = scratch.path_to("export_" + architecture + head);
   auto task = make_sts_task(tiny_config(architecture, head), dir);
   task->model().eval();
   task->export_model(dir + "/export");
@@ -76,7 +73,6 @@ TEST_P(StsTaskTest, TorchScriptExportScoresLikeTheModel) {
   const auto scripted = module.forward(inputs).toTensor();
   EXPECT_TRUE(torch::allclose(scripted, expected, 1e-5, 1e-5)) << (scripted - expected).abs().max();
   for (const char* f : {"weights.pt", "vocab.txt", "meta.json"}) EXPECT_TRUE(fs::exists(dir + "/export/" + f)) << f;
-  fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(ArchitecturesAndHeads, StsTaskTest,
@@ -87,7 +83,8 @@ INSTANTIATE_TEST_SUITE_P(ArchitecturesAndHeads, StsTaskTest,
                          [](const auto& info) { return info.param.first + "_" + info.param.second; });
 
 TEST(StsTask, ExactMatchMarksTokensSharedByBothSentences) {
-  auto task = make_sts_task(tiny_config("cross", "distribution"), fresh_dir("match"));
+  const testing::ScratchDir scratch("zoo_sts");
+  auto task = make_sts_task(tiny_config("cross", "distribution"), scratch.path_to("match"));
   const Batch b = task->train_batch(0);
   const auto ids = b.at("input_ids")[0], types = b.at("token_type_ids")[0], match = b.at("match")[0];
   const auto mask = b.at("attention_mask")[0].to(torch::kBool);
@@ -100,9 +97,10 @@ TEST(StsTask, ExactMatchMarksTokensSharedByBothSentences) {
 }
 
 TEST(StsTask, IdfBucketsGiveRareSharedTokensAHigherMatchClass) {
+  const testing::ScratchDir scratch("zoo_sts");
   Config c = tiny_config("cross", "regression");
   c.set("model.match_idf_buckets=4");
-  auto task = make_sts_task(c, fresh_dir("idf"));
+  auto task = make_sts_task(c, scratch.path_to("idf"));
   // Over many batches: every shared token has a class in 1..4, unshared ones 0, and the class of
   // a token id never changes (it is a property of the token, not of the pair).
   std::map<int64_t, int64_t> class_of;
@@ -122,20 +120,20 @@ TEST(StsTask, IdfBucketsGiveRareSharedTokensAHigherMatchClass) {
   }
   EXPECT_GE(classes.size(), 2u) << "frequent and rare shared tokens fall into different buckets";
   // The export carries the table a Python caller needs to build `match`.
-  const std::string dir = fresh_dir("idf_export");
+  const std::string dir = scratch.path_to("idf_export");
   auto exported = make_sts_task(c, dir);
   exported->export_model(dir + "/export");
   const Json meta = read_json_file(dir + "/export/meta.json");
   EXPECT_EQ(meta.at("match_idf_buckets").get<int64_t>(), 4);
   for (const auto& [id, m] : class_of) EXPECT_EQ(meta.at("match_class").at(static_cast<size_t>(id)).get<int64_t>(), m);
-  fs::remove_all(dir);
 }
 
 TEST(StsTask, SwapPairsExchangesTheSentencesOfAboutHalfThePairs) {
+  const testing::ScratchDir scratch("zoo_sts");
   Config c = tiny_config("bi", "regression");
-  auto plain = make_sts_task(c, fresh_dir("noswap"));
+  auto plain = make_sts_task(c, scratch.path_to("noswap"));
   c.set("data.swap_pairs=true");
-  auto swapping = make_sts_task(c, fresh_dir("swap"));
+  auto swapping = make_sts_task(c, scratch.path_to("swap"));
   int swapped = 0, total = 0;
   for (int64_t index = 0; index < 4; ++index) {
     const Batch a = plain->train_batch(index), b = swapping->train_batch(index);
@@ -158,9 +156,10 @@ TEST(StsTask, SwapPairsExchangesTheSentencesOfAboutHalfThePairs) {
 }
 
 TEST(StsTask, RejectsTrainFileWithoutValFile) {
+  const testing::ScratchDir scratch("zoo_sts");
   Config c = tiny_config("cross", "distribution");
   c.set("data.train_file=\"/some/train.csv\"");
-  EXPECT_THROW(make_sts_task(c, fresh_dir("nofile")), UserError);
+  EXPECT_THROW(make_sts_task(c, scratch.path_to("nofile")), UserError);
 }
 
 }  // namespace

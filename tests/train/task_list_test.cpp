@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "tests/scratch_dir.h"
 #include "train/registry.h"
 #include "train/tasks/shapes/task.h"
 #include "train/trainer.h"
@@ -60,12 +61,12 @@ TEST(TaskList, EveryListedTaskIsRegisteredWithAnOptionDocAndADemoConfig) {
 
 // `zoo tasks NAME > my.json` must stay a config zoo reads: the doc lines are // comments.
 TEST(TaskList, ConfigFilesMayCarryComments) {
-  const fs::path path = fs::temp_directory_path() / ("zoo_commented_" + std::to_string(::getpid()) + ".json");
+  const testing::ScratchDir scratch("zoo_commented");
+  const fs::path path = scratch.path() / "commented.json";
   std::ofstream(path) << "{\"train\": {\"max_steps\": 3}}\n// train.max_steps  optimizer steps\n";
   Config cfg(trainer_defaults());
   cfg.merge_file(path.string());
   EXPECT_EQ(cfg.at("train.max_steps"), 3);
-  fs::remove(path);
 }
 
 TEST(TaskList, OptionChecksNameTheKeyAndTheRule) {
@@ -85,7 +86,8 @@ TEST(ShapesTask, LearnsToTellShapesApart) {
                         "train.log_every_steps=1000", "data.val_size=300"})
     cfg.set(s);
   auto task = make_shapes_task(cfg, "");
-  const fs::path dir = fs::temp_directory_path() / ("zoo_shapes_" + std::to_string(::getpid()));
+  const testing::ScratchDir scratch("zoo_shapes");
+  const fs::path dir = scratch.path() / "run";
   const double before = evaluate_task(*task, "val", torch::kCPU).at("accuracy");
   Trainer trainer(*task, train_options(cfg), optim_options(cfg), schedule_options(cfg), dir.string());
   trainer.fit(false, -1);
@@ -95,7 +97,6 @@ TEST(ShapesTask, LearnsToTellShapesApart) {
   task->export_model((dir / "export").string());
   for (const char* f : {"model.pt", "weights.pt", "weights.safetensors", "meta.json"})
     EXPECT_TRUE(fs::exists(dir / "export" / f)) << f;
-  fs::remove_all(dir);
 }
 
 }  // namespace

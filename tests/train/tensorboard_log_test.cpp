@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/scratch_dir.h"
 #include "tests/train/toy_task.h"
 #include "train/trainer.h"
 
@@ -23,12 +24,6 @@ using testing::ToyTask;
 
 const std::string kPython = std::string(ZOO_SOURCE_DIR) + "/build-py/venv/bin/python";
 const std::string kCheck = std::string(ZOO_SOURCE_DIR) + "/tests/python/tensorboard_check.py";
-
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("zoo_tblog_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir.string();
-}
 
 // TensorBoard's view of a run directory (tests/python/tensorboard_check.py); status 77: no package.
 std::pair<int, Json> tensorboard_view(const std::string& dir) {
@@ -65,7 +60,8 @@ OptimOptions sgd() {
 TEST(TensorBoardLog, AResumedRunShowsEveryStepOnceWithTheUninterruptedValues) {
   if (!fs::exists(kPython)) GTEST_SKIP() << "no reference venv (scripts/setup_python_refs.sh)";
   const auto t = every_step(10);
-  const std::string straight_dir = fresh_dir("straight"), dir = fresh_dir("resumed");
+  const testing::ScratchDir scratch("zoo_tblog");
+  const std::string straight_dir = scratch.path_to("straight"), dir = scratch.path_to("resumed");
   // What the apps write before training, which starts the hparams session.
   for (const auto& d : {straight_dir, dir}) {
     fs::create_directories(d);

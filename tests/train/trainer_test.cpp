@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/scratch_dir.h"
 #include "tests/train/toy_task.h"
 #include "io/atomic_file.h"
 #include "io/torch_compat.h"
@@ -16,12 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ToyTask;
-
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("zoo_trainer_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir.string();
-}
 
 TrainOptions quiet(int64_t steps) {
   TrainOptions t;
@@ -50,12 +45,13 @@ std::vector<torch::Tensor> params_of(ToyTask& task) {
 }
 
 TEST(Trainer, AccumulationEqualsTheLargeBatch) {
+  const testing::ScratchDir scratch("zoo_trainer");
   ToyTask large(8), small(2);
   auto big = quiet(3), micro = quiet(3);
   micro.batch_size = 2;
   micro.accum_steps = 4;
-  Trainer a(large, big, sgd(0.1), {}, fresh_dir("accum_a"));
-  Trainer b(small, micro, sgd(0.1), {}, fresh_dir("accum_b"));
+  Trainer a(large, big, sgd(0.1), {}, scratch.path_to("accum_a"));
+  Trainer b(small, micro, sgd(0.1), {}, scratch.path_to("accum_b"));
   // Dropout masks depend on the micro-batch layout: compare the arithmetic only.
   large.model_->dropout->options.p(0.0);
   small.model_->dropout->options.p(0.0);
@@ -66,11 +62,12 @@ TEST(Trainer, AccumulationEqualsTheLargeBatch) {
 }
 
 TEST(Trainer, Bf16AutocastStepIsCloseToFp32AndLeavesFp32Weights) {
+  const testing::ScratchDir scratch("zoo_trainer");
   ToyTask exact(8), autocast(8);
   auto fp32 = quiet(3), bf16 = quiet(3);
   bf16.precision = "bf16";
-  Trainer a(exact, fp32, sgd(0.1), {}, fresh_dir("fp32"));
-  Trainer b(autocast, bf16, sgd(0.1), {}, fresh_dir("bf16"));
+  Trainer a(exact, fp32, sgd(0.1), {}, scratch.path_to("fp32"));
+  Trainer b(autocast, bf16, sgd(0.1), {}, scratch.path_to("bf16"));
   exact.model_->dropout->options.p(0.0);
   autocast.model_->dropout->options.p(0.0);
   a.fit(false);
@@ -100,7 +97,8 @@ TEST(TrainOptions, PrecisionAutoMeansBf16OnlyOnACpuThatHasIt) {
 }
 
 TEST(Trainer, NonFiniteLossStopsNamingTheStepAndKeepsTheLastCheckpoint) {
-  const std::string dir = fresh_dir("nan_stop");
+  const testing::ScratchDir scratch("zoo_trainer");
+  const std::string dir = scratch.path_to("nan_stop");
   ToyTask task(8, /*nan at batch*/ 4);
   auto t = quiet(10);
   t.ckpt_every_steps = 2;
@@ -122,15 +120,17 @@ TEST(Trainer, NonFiniteLossStopsNamingTheStepAndKeepsTheLastCheckpoint) {
 }
 
 TEST(Trainer, NonFiniteLossIsSkippedWhenConfigured) {
+  const testing::ScratchDir scratch("zoo_trainer");
   ToyTask task(8, 2);
   auto t = quiet(5);
   t.on_nonfinite = "skip";
-  Trainer trainer(task, t, sgd(0.05), {}, fresh_dir("nan_skip"));
+  Trainer trainer(task, t, sgd(0.05), {}, scratch.path_to("nan_skip"));
   EXPECT_EQ(trainer.fit(false).steps, 5);
   for (const auto& p : task.model().parameters()) EXPECT_TRUE(p.isfinite().all().item<bool>());
 }
 
 TEST(Trainer, ResumeIsBitwiseIdentical) {
+  const testing::ScratchDir scratch("zoo_trainer");
   OptimOptions adamw;
   adamw.lr = 0.01;
   adamw.weight_decay = 0.1;
@@ -142,9 +142,9 @@ TEST(Trainer, ResumeIsBitwiseIdentical) {
   t.grad_clip_norm = 0.5;
 
   ToyTask straight(8);
-  Trainer(straight, t, adamw, cosine, fresh_dir("resume_a")).fit(false);
+  Trainer(straight, t, adamw, cosine, scratch.path_to("resume_a")).fit(false);
 
-  const std::string dir = fresh_dir("resume_b");
+  const std::string dir = scratch.path_to("resume_b");
   ToyTask first(8);
   Trainer(first, t, adamw, cosine, dir).fit(false, /*stop_after=*/5);
   ToyTask second(8, -1, /*a different init, overwritten by the checkpoint*/ 99);
@@ -156,7 +156,8 @@ TEST(Trainer, ResumeIsBitwiseIdentical) {
 }
 
 TEST(Trainer, StaleTemporaryCheckpointNeverReplacesLast) {
-  const std::string dir = fresh_dir("stale_tmp");
+  const testing::ScratchDir scratch("zoo_trainer");
+  const std::string dir = scratch.path_to("stale_tmp");
   fs::create_directories(dir + "/checkpoints");
   { std::ofstream(dir + "/checkpoints/last.pt.tmp") << "half-written garbage"; }
   ToyTask task(8);
@@ -167,7 +168,8 @@ TEST(Trainer, StaleTemporaryCheckpointNeverReplacesLast) {
 }
 
 TEST(AtomicWrite, AFailedWriteLeavesThePreviousFileIntact) {
-  const std::string dir = fresh_dir("atomic");
+  const testing::ScratchDir scratch("zoo_trainer");
+  const std::string dir = scratch.path_to("atomic");
   fs::create_directories(dir);
   const std::string path = dir + "/last.pt";
   atomic_write_text(path, "good");
@@ -185,7 +187,8 @@ TEST(AtomicWrite, AFailedWriteLeavesThePreviousFileIntact) {
 }
 
 TEST(Trainer, TracksBestWritesMetricsAndPlots) {
-  const std::string dir = fresh_dir("best");
+  const testing::ScratchDir scratch("zoo_trainer");
+  const std::string dir = scratch.path_to("best");
   ToyTask task(8);
   auto t = quiet(20);
   t.eval_every_steps = 5;
@@ -206,12 +209,13 @@ TEST(Trainer, TracksBestWritesMetricsAndPlots) {
 }
 
 TEST(Trainer, EarlyStoppingAfterPatienceEvaluations) {
+  const testing::ScratchDir scratch("zoo_trainer");
   // With a learning rate of ~0 the metric never improves after the first evaluation.
   ToyTask task(8);
   auto t = quiet(100);
   t.eval_every_steps = 2;
   t.early_stop_patience = 3;
-  Trainer trainer(task, t, sgd(1e-12), {}, fresh_dir("early"));
+  Trainer trainer(task, t, sgd(1e-12), {}, scratch.path_to("early"));
   const auto result = trainer.fit(false);
   EXPECT_TRUE(result.early_stopped);
   EXPECT_EQ(result.steps, 8);  // best at step 2, then 3 evaluations without improvement
