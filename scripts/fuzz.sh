@@ -51,7 +51,7 @@ sources[torch_save]="io/torch_save_read.cpp io/zip_records.cpp io/user_file.cpp 
 libs[torch_save]="-ltorch -ltorch_cpu -lc10"
 sources[json_text]="io/json_text.cpp"
 sources[zip_records]="io/zip_records.cpp io/user_file.cpp io/json_text.cpp"
-sources[meta_json]="infer/export_dir.cpp io/json_text.cpp io/user_file.cpp io/zip_records.cpp"
+sources[meta_json]="infer/export_dir.cpp infer/memory_reuse.cpp io/json_text.cpp io/user_file.cpp io/zip_records.cpp"
 libs[meta_json]="-ltorch -ltorch_cpu -lc10"
 # A published checkpoint's settings (tokenizer_config.json, modules.json, pooling, sentence_bert):
 # hf_checkpoint.cpp and what it links, but not the trainer (the target defines run_has_checkpoint).
