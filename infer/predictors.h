@@ -20,6 +20,7 @@
 #include <opencv2/core.hpp>
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -79,6 +80,10 @@ class SentenceSimilarity {
  private:
   std::vector<StsEncodedPair> tokenize(const std::vector<std::pair<std::string, std::string>>& pairs) const;
   std::map<std::string, torch::Tensor> collate(const std::vector<const StsEncodedPair*>& picked) const;
+  // Tokenizes `pairs`, then calls `run` on chunks of similar length: the chunk's model inputs and
+  // the chunk's rows, as indices into `pairs`.
+  using ChunkFn = std::function<void(const std::map<std::string, torch::Tensor>&, const std::vector<int64_t>&)>;
+  void for_each_chunk(const std::vector<std::pair<std::string, std::string>>& pairs, const ChunkFn& run) const;
 
   ExportDir export_;
   std::unique_ptr<WordPieceTokenizer> tokenizer_;

@@ -27,20 +27,6 @@ std::unique_ptr<WordPieceTokenizer> open_tokenizer(const ExportDir& e) {
   return std::make_unique<WordPieceTokenizer>(Vocab::load(e.file_at("vocab")), o);
 }
 
-// The order in which to run encoded pairs: by length, so that a chunk, padded to its longest
-// pair, holds pairs of similar length (sentence-transformers' encode() sorts its sentences so).
-// Stable: pairs of one length keep their order.
-std::vector<size_t> by_length(const std::vector<StsEncodedPair>& encoded, bool bi_encoder) {
-  const auto length = [&](size_t i) {
-    const StsEncodedPair& e = encoded[i];
-    return bi_encoder ? std::max(e.a.size(), e.b.size()) : e.a.size() + e.b.size();
-  };
-  std::vector<size_t> order(encoded.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return length(x) < length(y); });
-  return order;
-}
-
 int64_t max_seq_len_of(const ExportDir& e) {
   const auto n = e.get<int64_t>("max_seq_len");
   if (n < 8 || n > 1'000'000) e.fail("max_seq_len", "must be in [8, 1e6]");
@@ -186,18 +172,34 @@ std::map<std::string, torch::Tensor> SentenceSimilarity::encode(
   return collate(picked);
 }
 
+void SentenceSimilarity::for_each_chunk(const std::vector<std::pair<std::string, std::string>>& pairs,
+                                        const ChunkFn& run) const {
+  const auto encoded = tokenize(pairs);
+  // By length, so that a chunk, padded to its longest pair, holds pairs of similar length
+  // (sentence-transformers' encode() sorts its sentences so). Stable: pairs of one length keep
+  // their order.
+  const auto length = [&](int64_t i) {
+    const StsEncodedPair& e = encoded[static_cast<size_t>(i)];
+    return bi_ ? std::max(e.a.size(), e.b.size()) : e.a.size() + e.b.size();
+  };
+  std::vector<int64_t> order(encoded.size());
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return length(x) < length(y); });
+  for (size_t start = 0; start < order.size(); start += kChunk) {
+    const std::vector<int64_t> rows(order.begin() + static_cast<std::ptrdiff_t>(start),
+                                    order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), start + kChunk)));
+    std::vector<const StsEncodedPair*> picked;
+    for (int64_t i : rows) picked.push_back(&encoded[static_cast<size_t>(i)]);
+    run(collate(picked), rows);
+  }
+}
+
 std::vector<double> SentenceSimilarity::score(const std::vector<std::pair<std::string, std::string>>& pairs) const {
   const auto names = export_.get<std::vector<std::string>>("inputs");
   const auto range = export_.get<std::vector<double>>("score_range");
   if (range.size() != 2 || !(range[0] < range[1])) export_.fail("score_range", "must be [low, high] with low < high");
-  const auto encoded = tokenize(pairs);
-  const auto order = by_length(encoded, bi_);
   std::vector<double> scores(pairs.size());
-  for (size_t start = 0; start < order.size(); start += kChunk) {
-    const size_t end = std::min(order.size(), start + kChunk);
-    std::vector<const StsEncodedPair*> picked;
-    for (size_t i = start; i < end; ++i) picked.push_back(&encoded[order[i]]);
-    const auto batch = collate(picked);
+  for_each_chunk(pairs, [&](const std::map<std::string, torch::Tensor>& batch, const std::vector<int64_t>& rows) {
     std::vector<torch::jit::IValue> inputs;
     for (const auto& name : names) {
       const auto it = batch.find(name);
@@ -210,8 +212,8 @@ std::vector<double> SentenceSimilarity::score(const std::vector<std::pair<std::s
     // holds; an unbounded regression head likewise. Within the range nothing changes.
     const auto s =
         module_.forward(inputs).toTensor().to(torch::kCPU, torch::kDouble).clamp(range[0], range[1]).contiguous();
-    for (size_t i = start; i < end; ++i) scores[order[i]] = s.data_ptr<double>()[i - start];
-  }
+    for (size_t k = 0; k < rows.size(); ++k) scores[static_cast<size_t>(rows[k])] = s.data_ptr<double>()[k];
+  });
   return scores;
 }
 
@@ -221,21 +223,15 @@ torch::Tensor SentenceSimilarity::embed(const std::vector<std::string>& sentence
   if (!bi_) throw std::runtime_error(export_.dir() + ": a cross-encoder scores pairs; it has no sentence embeddings");
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const auto& s : sentences) pairs.emplace_back(s, "");
-  const auto encoded = tokenize(pairs);
-  const auto order = by_length(encoded, bi_);
-  torch::Tensor out;
-  for (size_t start = 0; start < order.size(); start += kChunk) {
-    const size_t end = std::min(order.size(), start + kChunk);
-    std::vector<const StsEncodedPair*> picked;
-    for (size_t i = start; i < end; ++i) picked.push_back(&encoded[order[i]]);
-    const auto batch = collate(picked);
+  torch::Tensor out = torch::empty({0, 0});
+  for_each_chunk(pairs, [&](const std::map<std::string, torch::Tensor>& batch, const std::vector<int64_t>& rows) {
     torch::InferenceMode guard;
     const auto part =
         module_.run_method("embed", batch.at("ids_a").to(device_), batch.at("mask_a").to(device_)).toTensor().cpu();
-    if (!out.defined()) out = torch::empty({static_cast<int64_t>(order.size()), part.size(1)}, part.options());
-    for (size_t i = start; i < end; ++i) out[static_cast<int64_t>(order[i])] = part[static_cast<int64_t>(i - start)];
-  }
-  return out.defined() ? out : torch::empty({0, 0});
+    if (out.numel() == 0) out = torch::empty({static_cast<int64_t>(sentences.size()), part.size(1)}, part.options());
+    out.index_copy_(0, torch::tensor(rows), part);
+  });
+  return out;
 }
 
 }  // namespace zoo::infer
